@@ -1,0 +1,85 @@
+"""The one writer of audit events (DESIGN.md: "a second way ... to write an audit event" never).
+
+Callers are services (inside their own transaction, so the event and the change commit
+together) and PHI selectors (before returning data, so a failed write returns nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils import timezone
+
+from phiwarden.audit.codes import EventCode, Outcome
+from phiwarden.audit.models import AuditEvent
+from phiwarden.core import context
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from phiwarden.accounts.models import Organization, User
+
+JsonScalar = str | int | bool | None
+AuditData = Mapping[str, JsonScalar | Sequence[JsonScalar]]
+
+MAX_DATA_STRING = 200
+MAX_DATA_KEYS = 32
+
+
+class AuditDataError(ValueError):
+    """The event's data is not a small mapping of identifiers."""
+
+
+def _check_data(data: AuditData) -> dict[str, Any]:
+    """Keep `data` to a few short scalar identifiers, so free text (and PHI in it) has no home."""
+    if len(data) > MAX_DATA_KEYS:
+        raise AuditDataError("audit data holds too many keys")
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            if not isinstance(item, str | int | bool | type(None)):
+                raise AuditDataError(f"audit data key {key!r} holds a {type(item).__name__}")
+            if isinstance(item, str) and len(item) > MAX_DATA_STRING:
+                raise AuditDataError(f"audit data key {key!r} holds a long string")
+        clean[key] = list(value) if isinstance(value, list | tuple) else value
+    return clean
+
+
+def audit_event_record(
+    *,
+    actor: User | AnonymousUser | None,
+    organization: Organization | None,
+    event_code: EventCode,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    outcome: Outcome = Outcome.ALLOWED,
+    purpose: str = "",
+    api_token_prefix: str = "",
+    data: AuditData | None = None,
+) -> AuditEvent:
+    """Write one audit event and return it. Raises on failure: callers must not swallow it."""
+    if target is not None:
+        target_type = target._meta.label_lower
+        target_id = str(target.pk)
+    person = actor if actor is not None and actor.is_authenticated else None
+    ctx = context.current()
+    return AuditEvent.objects.create(
+        organization=organization,
+        occurred_at=timezone.now(),
+        actor=person,
+        actor_label=person.get_username() if person is not None else "",
+        api_token_prefix=api_token_prefix,
+        event_code=event_code,
+        outcome=outcome,
+        target_type=target_type,
+        target_id=str(target_id),
+        purpose=purpose,
+        request_id=ctx.request_id if ctx else "",
+        ip_address=ctx.ip_address if ctx else None,
+        via=ctx.via if ctx else "",
+        data=_check_data(data or {}),
+    )

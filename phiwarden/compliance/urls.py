@@ -1,0 +1,9 @@
+from django.urls import path
+
+from phiwarden.compliance import views
+
+app_name = "compliance"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+]
