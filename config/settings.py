@@ -45,6 +45,28 @@ def _read_master_key(encoded: str) -> bytes:
 
 PHI_MASTER_KEY = _read_master_key(env_secret("PHI_MASTER_KEY"))
 
+
+def _read_audit_signing_key(encoded: str) -> str:
+    """Ed25519 seed that signs audit tree heads (45 CFR 164.312(b), 164.312(c)(1))."""
+    if not encoded:
+        raise ImproperlyConfigured(
+            "AUDIT_SIGNING_KEY (or AUDIT_SIGNING_KEY_FILE) must be set: URL-safe base64 of "
+            "32 random bytes"
+        )
+    try:
+        seed = base64.urlsafe_b64decode(encoded.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError) as error:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEY must be URL-safe base64") from error
+    if len(seed) != 32:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEY must decode to exactly 32 bytes")
+    return encoded
+
+
+AUDIT_SIGNING_KEY = _read_audit_signing_key(env_secret("AUDIT_SIGNING_KEY"))
+AUDIT_TREE_HEAD_SINKS = env_list("AUDIT_TREE_HEAD_SINKS", default=[])
+# 45 CFR 164.316(b)(2)(i): keep documentation six years; the floor cannot be lowered.
+AUDIT_RETENTION_DAYS = max(env_int("AUDIT_RETENTION_DAYS", default=6 * 366), 6 * 366)
+
 # --- Hosts and HTTPS -----------------------------------------------------
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
@@ -122,9 +144,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Before the two policy middlewares below: they tell the person why with a message.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "phiwarden.accounts.middleware.SessionPolicyMiddleware",
     "phiwarden.accounts.middleware.MfaRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -206,7 +229,11 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "phiwarden.accounts.passwords.MaximumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        # Our User has `email` and `full_name`, not Django's default username/first/last name.
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "full_name")},
+    },
     {"NAME": "phiwarden.accounts.passwords.BreachedLookingPasswordValidator"},
 ]
 

@@ -42,6 +42,11 @@ class EventCode(models.TextChoices):
     API_TOKEN_REFUSED = "accounts.api_token.refused", "API token refused"
     # Access control decisions
     ACCESS_DENIED = "core.access.denied", "Access denied"
+    # The audit trail itself
+    AUDIT_EXPORTED = "audit.log.exported", "Audit log exported"
+    AUDIT_SEARCHED = "audit.log.searched", "Audit log searched"
+    AUDIT_REVIEW_SIGNED = "audit.review.signed", "Audit review signed off"
+    AUDIT_PURGED = "audit.log.purged", "Audit events past retention purged"
     # Demo data
     DEMO_SEEDED = "core.demo.seeded", "Synthetic demo data created"
 

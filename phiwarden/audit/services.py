@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from phiwarden.audit.codes import EventCode, Outcome
-from phiwarden.audit.models import AuditEvent
+from phiwarden.audit.models import AuditEvent, AuditEventPatient, PendingSeal, log_id_for
 from phiwarden.core import context
 
 if TYPE_CHECKING:
@@ -60,26 +60,45 @@ def audit_event_record(
     purpose: str = "",
     api_token_prefix: str = "",
     data: AuditData | None = None,
+    patient_ids: Sequence[int] = (),
+    fields_disclosed: Sequence[str] = (),
 ) -> AuditEvent:
-    """Write one audit event and return it. Raises on failure: callers must not swallow it."""
+    """Write one audit event and return it. Raises on failure: callers must not swallow it.
+
+    The event, its patient index rows and its pending-seal marker commit together (a
+    savepoint inside the caller's transaction), so the sealer can never miss an event.
+    """
     if target is not None:
         target_type = target._meta.label_lower
         target_id = str(target.pk)
     person = actor if actor is not None and actor.is_authenticated else None
     ctx = context.current()
-    return AuditEvent.objects.create(
-        organization=organization,
-        occurred_at=timezone.now(),
-        actor=person,
-        actor_label=person.get_username() if person is not None else "",
-        api_token_prefix=api_token_prefix,
-        event_code=event_code,
-        outcome=outcome,
-        target_type=target_type,
-        target_id=str(target_id),
-        purpose=purpose,
-        request_id=ctx.request_id if ctx else "",
-        ip_address=ctx.ip_address if ctx else None,
-        via=ctx.via if ctx else "",
-        data=_check_data(data or {}),
-    )
+    clean_data = _check_data(data or {})
+    with transaction.atomic():
+        event = AuditEvent.objects.create(
+            organization=organization,
+            occurred_at=timezone.now(),
+            actor=person,
+            actor_label=person.get_username() if person is not None else "",
+            api_token_prefix=api_token_prefix,
+            event_code=event_code,
+            outcome=outcome,
+            target_type=target_type,
+            target_id=str(target_id),
+            purpose=purpose,
+            request_id=ctx.request_id if ctx else "",
+            ip_address=ctx.ip_address if ctx else None,
+            via=ctx.via if ctx else "",
+            data=clean_data,
+            fields_disclosed=sorted(set(fields_disclosed)),
+        )
+        organization_id = organization.pk if organization is not None else None
+        if patient_ids:
+            if organization_id is None:
+                raise AuditDataError("an event that touches patients needs an organization")
+            AuditEventPatient.objects.bulk_create(
+                AuditEventPatient(event=event, organization_id=organization_id, patient_id=pid)
+                for pid in sorted(set(patient_ids))
+            )
+        PendingSeal.objects.create(event=event, log_id=log_id_for(organization_id))
+    return event

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from phiwarden.audit.models import AuditEvent, SealedLeaf, TreeHead
+from phiwarden.audit.tests.helpers import sealed_log
+
+
+@pytest.fixture
+def sealed(organization, owner):
+    return sealed_log(organization, owner.user, sizes=(3,))
+
+
+@pytest.mark.parametrize(
+    ("_case", "model"),
+    [("events", AuditEvent), ("leaves", SealedLeaf), ("tree_heads", TreeHead)],
+)
+def test_update_is_refused_by_the_database(sealed, _case, model):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        if model is TreeHead:
+            model.objects.update(tree_size=99)
+        elif model is SealedLeaf:
+            model.objects.update(sequence=99)
+        else:
+            model.objects.update(event_code="accounts.logout")
+
+
+@pytest.mark.parametrize(
+    ("_case", "table"),
+    [
+        ("events", "audit_auditevent"),
+        ("patients", "audit_auditeventpatient"),
+        ("leaves", "audit_sealedleaf"),
+        ("tree_heads", "audit_treehead"),
+    ],
+)
+def test_raw_delete_is_refused_by_the_database(sealed, _case, table):
+    before = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608  (constant table names)
+    assert AuditEvent.objects.count() == before
+
+
+def test_delete_is_allowed_only_while_a_purge_permit_is_held(sealed):
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO audit_purge_permit (token) VALUES ('test')")
+            cursor.execute("DELETE FROM audit_treehead")
+            cursor.execute("DELETE FROM audit_purge_permit")
+        assert TreeHead.objects.count() == 0
+        transaction.set_rollback(True)
+    assert TreeHead.objects.count() == 1
+
+
+def test_frozen_migration_sql_matches_the_trigger_module():
+    """Changing audit/triggers.py needs a new migration; this catches forgetting it."""
+    import importlib
+
+    from phiwarden.audit.triggers import install_sql
+
+    migration = importlib.import_module("phiwarden.audit.migrations.0003_append_only_triggers")
+    assert migration.INSTALL == {v: install_sql(v) for v in ("postgresql", "sqlite")}
