@@ -10,6 +10,7 @@ from ninja import NinjaAPI, Schema
 
 from phiwarden.accounts.api import router as accounts_router
 from phiwarden.accounts.api_auth import TokenAuth
+from phiwarden.audit.api import router as audit_router
 from phiwarden.compliance.api import router as compliance_router
 
 api = NinjaAPI(
@@ -53,3 +54,4 @@ def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 api.add_router("/", accounts_router)
 api.add_router("/", compliance_router)
+api.add_router("/", audit_router)

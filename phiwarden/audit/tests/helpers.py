@@ -33,7 +33,7 @@ def write_events(organization, actor, count, *, start=0):
 
 def sealed_log(organization, actor, sizes=(5, 4)):
     """Write and seal events in batches: one tree head per batch."""
-    events = []
+    events: list[AuditEvent] = []
     for size in sizes:
         events += write_events(organization, actor, size, start=len(events))
         seal_all()

@@ -17,13 +17,11 @@ def sealed(organization, owner):
     [("events", AuditEvent), ("leaves", SealedLeaf), ("tree_heads", TreeHead)],
 )
 def test_update_is_refused_by_the_database(sealed, _case, model):
+    change = {TreeHead: {"tree_size": 99}, SealedLeaf: {"sequence": 99}}.get(
+        model, {"event_code": "accounts.logout"}
+    )
     with pytest.raises(DatabaseError), transaction.atomic():
-        if model is TreeHead:
-            model.objects.update(tree_size=99)
-        elif model is SealedLeaf:
-            model.objects.update(sequence=99)
-        else:
-            model.objects.update(event_code="accounts.logout")
+        model.objects.update(**change)
 
 
 @pytest.mark.parametrize(
@@ -60,4 +58,4 @@ def test_frozen_migration_sql_matches_the_trigger_module():
     from phiwarden.audit.triggers import install_sql
 
     migration = importlib.import_module("phiwarden.audit.migrations.0003_append_only_triggers")
-    assert migration.INSTALL == {v: install_sql(v) for v in ("postgresql", "sqlite")}
+    assert {v: install_sql(v) for v in ("postgresql", "sqlite")} == migration.INSTALL

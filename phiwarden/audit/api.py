@@ -1,0 +1,105 @@
+"""Audit trail API: search (keyset-paginated), tree heads, inclusion and consistency proofs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from phiwarden.accounts.api_auth import token_require
+from phiwarden.accounts.roles import Capability
+from phiwarden.audit import selectors
+from phiwarden.audit.codes import EventCode
+from phiwarden.audit.models import AuditEvent, TreeHead
+from phiwarden.audit.records import patient_ids_by_event
+from phiwarden.audit.schemas import (
+    AuditEventOut,
+    AuditPageOut,
+    ConsistencyProofOut,
+    InclusionProofOut,
+    TreeHeadOut,
+)
+from phiwarden.audit.services import audit_event_record
+
+router = Router(tags=["audit"])
+
+
+class SearchParams(Schema):
+    actor_id: int | None = None
+    patient_id: int | None = None
+    client_id: int | None = None
+    event_code: str = ""
+    purpose: str = ""
+    outcome: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+def event_out(event: AuditEvent, patient_ids: list[int] | None) -> AuditEventOut:
+    return AuditEventOut(
+        id=event.pk, occurred_at=event.occurred_at, actor_id=event.actor_id,
+        actor_label=event.actor_label, event_code=event.event_code, outcome=event.outcome,
+        target_type=event.target_type, target_id=event.target_id, purpose=event.purpose,
+        request_id=event.request_id, ip_address=event.ip_address, via=event.via,
+        data=event.data, fields_disclosed=event.fields_disclosed, patient_ids=patient_ids,
+    )  # fmt: skip
+
+
+@router.get("/audit/events", response=AuditPageOut)
+def audit_events(request: HttpRequest, params: Query[SearchParams]) -> AuditPageOut:
+    token = token_require(request, Capability.AUDIT_VIEW)
+    membership = token.membership
+    filters = selectors.AuditFilters(
+        actor_id=params.actor_id, patient_id=params.patient_id, client_id=params.client_id,
+        event_code=params.event_code, purpose=params.purpose, outcome=params.outcome,
+        since=params.since, until=params.until,
+    )  # fmt: skip
+    with transaction.atomic():
+        page = selectors.audit_events_search(
+            membership=membership, filters=filters, cursor=params.cursor, limit=params.limit
+        )
+        if params.cursor is None:  # one event per search, not per page
+            audit_event_record(
+                actor=membership.user, organization=membership.organization,
+                event_code=EventCode.AUDIT_SEARCHED, api_token_prefix=token.prefix,
+                data={"patient_filter": params.patient_id is not None, "results": len(page.events)},
+            )  # fmt: skip
+    show_patients = selectors.patient_ids_visible(membership)
+    patients = patient_ids_by_event(e.pk for e in page.events) if show_patients else {}
+    return AuditPageOut(
+        events=[
+            event_out(e, sorted(patients[e.pk]) if show_patients else None) for e in page.events
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/audit/tree-heads", response=list[TreeHeadOut])
+def tree_heads(request: HttpRequest) -> list[TreeHeadOut]:
+    token = token_require(request, Capability.AUDIT_VIEW)
+    heads = TreeHead.objects.filter(log_id=token.organization_id).order_by("-tree_size")[:100]
+    return [TreeHeadOut(**head.as_json()) for head in heads]
+
+
+@router.get("/audit/events/{event_id}/inclusion-proof", response=InclusionProofOut)
+def inclusion_proof(
+    request: HttpRequest, event_id: int, tree_size: int | None = None
+) -> InclusionProofOut:
+    token = token_require(request, Capability.AUDIT_VIEW)
+    proof = selectors.inclusion_proof_for_user(
+        membership=token.membership, event_id=event_id, tree_size=tree_size
+    )
+    return InclusionProofOut(**proof.__dict__)
+
+
+@router.get("/audit/consistency-proof", response=ConsistencyProofOut)
+def consistency_proof(request: HttpRequest, old_size: int, new_size: int) -> ConsistencyProofOut:
+    token = token_require(request, Capability.AUDIT_VIEW)
+    proof = selectors.consistency_proof_for_user(
+        membership=token.membership, old_size=old_size, new_size=new_size
+    )
+    return ConsistencyProofOut(**proof.__dict__)
