@@ -64,6 +64,8 @@ def _read_audit_signing_key(encoded: str) -> str:
 
 AUDIT_SIGNING_KEY = _read_audit_signing_key(env_secret("AUDIT_SIGNING_KEY"))
 AUDIT_TREE_HEAD_SINKS = env_list("AUDIT_TREE_HEAD_SINKS", default=[])
+# Base64 Ed25519 public keys of rotated-out signing keys, so old tree heads still verify.
+AUDIT_RETIRED_PUBLIC_KEYS = env_list("AUDIT_RETIRED_PUBLIC_KEYS", default=[])
 # 45 CFR 164.316(b)(2)(i): keep documentation six years; the floor cannot be lowered.
 AUDIT_RETENTION_DAYS = max(env_int("AUDIT_RETENTION_DAYS", default=6 * 366), 6 * 366)
 

@@ -23,7 +23,7 @@ def known_public_keys() -> dict[str, bytes]:
     """The current signing key plus retired ones still needed to check old tree heads."""
     current = configured_signing_key()
     keys = {current.key_id: current.public_raw}
-    for encoded in getattr(settings, "AUDIT_RETIRED_PUBLIC_KEYS", []):
+    for encoded in settings.AUDIT_RETIRED_PUBLIC_KEYS:
         from phiwarden.audit.signing import key_id_of
 
         raw = base64.b64decode(encoded)
