@@ -25,24 +25,28 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed  ## virtualenv under .venv with the locked dependencies
 
 # Keys are made once, readable by this user only, and never committed (var/ is ignored).
-keys:
+keys: install  ## make the keys under var/ (once; mode 600)
 	@mkdir -p -m 700 $(VAR)
+	@chmod 700 $(VAR)
 	@umask 077; [ -s $(VAR)/secret_key ] || $(PY) -c "import secrets; print(secrets.token_urlsafe(64))" > $(VAR)/secret_key
 	@umask 077; [ -s $(VAR)/phi_master_key ] || $(PY) -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())" > $(VAR)/phi_master_key
-	@chmod 600 $(VAR)/secret_key $(VAR)/phi_master_key
+	@umask 077; [ -s $(VAR)/audit_signing_key ] || $(PY) -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())" > $(VAR)/audit_signing_key
+	@chmod 600 $(VAR)/secret_key $(VAR)/phi_master_key $(VAR)/audit_signing_key
 
-RUN_ENV := DEBUG=1 SECRET_KEY_FILE=$(VAR)/secret_key PHI_MASTER_KEY_FILE=$(VAR)/phi_master_key
+RUN_ENV := DEBUG=1 SECRET_KEY_FILE=$(VAR)/secret_key PHI_MASTER_KEY_FILE=$(VAR)/phi_master_key \
+	AUDIT_SIGNING_KEY_FILE=$(VAR)/audit_signing_key AUDIT_TREE_HEAD_SINKS=file:$(VAR)/audit-tree-heads.jsonl
 
+# umask 077: the SQLite database (and its WAL files) under var/ is this user's only.
 migrate: install keys
-	$(RUN_ENV) $(PY) manage.py migrate --no-input
-	$(RUN_ENV) $(PY) manage.py createcachetable
+	umask 077; $(RUN_ENV) $(PY) manage.py migrate --no-input
+	umask 077; $(RUN_ENV) $(PY) manage.py createcachetable
 
 demo: migrate
-	$(RUN_ENV) $(PY) manage.py seed_demo
+	umask 077; $(RUN_ENV) $(PY) manage.py seed_demo
 
 run: demo  ## set up everything, then serve on 127.0.0.1:8000 with a task worker
 	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops the server and the worker)"
-	@$(RUN_ENV) $(PY) manage.py db_worker & worker=$$!; \
+	@umask 077; $(RUN_ENV) $(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
@@ -50,7 +54,7 @@ lint: install  ## ruff (lint and format check)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install
+typecheck: install  ## mypy (strict)
 	$(VENV)/bin/mypy .
 
 test: lint typecheck  ## lint, type check, migration check, tests on SQLite then PostgreSQL
@@ -64,11 +68,11 @@ test: lint typecheck  ## lint, type check, migration check, tests on SQLite then
 		echo "PostgreSQL not reachable: skipped the PostgreSQL pass (set DATABASE_URL to run it)"; \
 	fi
 
-test-sqlite: install
+test-sqlite: install  ## the tests on SQLite only
 	@echo "== tests on SQLite =="
 	env -u DATABASE_URL $(VENV)/bin/pytest
 
-test-postgres: install
+test-postgres: install  ## the tests on PostgreSQL only (DATABASE_URL, else the local server)
 	@echo "== tests on PostgreSQL =="
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(VENV)/bin/pytest
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from phiwarden.accounts import views as account_views
 from phiwarden.api import api
 
-# The admin must not be a second, MFA-less way in: send its login through allauth.
-admin.site.login = login_required(admin.site.login)  # type: ignore[method-assign]
+# The admin must not be a second, MFA-less way in: anonymous visitors sign in through allauth,
+# and a signed-in person who is not staff is refused rather than shown Django's own password
+# form (which would sign in as someone else without the second factor).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "PHI Warden operations"
 
 urlpatterns = [

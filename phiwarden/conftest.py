@@ -3,7 +3,10 @@ in every role, and an outsider who owns another organization."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -94,3 +97,74 @@ def login_client() -> Callable[[Membership], HttpClient]:
         return client
 
     return sign_in
+
+
+# --- Browser tests (pytest -m browser) -------------------------------------------------
+
+# Debian's chromium; Playwright's own browser download is not used (PHIWARDEN_CHROMIUM overrides).
+CHROMIUM_EXECUTABLE = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class BrowserPage:
+    """A Playwright page on the live server, with what the browser logged while it ran."""
+
+    page: Any
+    base_url: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def csp_violations(self) -> list[str]:
+        return [m for m in self.console_errors if "Content Security Policy" in m]
+
+
+@pytest.fixture
+def browser_page(live_server: Any) -> Iterator[BrowserPage]:
+    """Headless Chromium (sync Playwright) pointed at pytest-django's live server.
+
+    Create database rows in fixtures requested *before* this one: while the sync Playwright
+    API is running, the main thread has a running event loop and Django refuses ORM calls
+    from it (SynchronousOnlyOperation). The live server answers from its own thread.
+
+    Without Chromium the test is skipped, unless PHIWARDEN_REQUIRE_BROWSER is set (CI),
+    in which case it fails.
+    """
+    executable = os.environ.get("PHIWARDEN_CHROMIUM", CHROMIUM_EXECUTABLE)
+    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+        reason = f"Chromium not found at {executable} (apt-get install chromium)"
+        if os.environ.get("PHIWARDEN_REQUIRE_BROWSER"):
+            pytest.fail(f"{reason}; PHIWARDEN_REQUIRE_BROWSER is set", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            result = BrowserPage(page=page, base_url=live_server.url)
+            page.on(
+                "console",
+                lambda message: (
+                    result.console_errors.append(message.text) if message.type == "error" else None
+                ),
+            )
+            page.on("pageerror", lambda error: result.page_errors.append(str(error)))
+            yield result
+            context.close()
+        finally:
+            browser.close()

@@ -40,3 +40,25 @@ class InvitationAdmin(ReadOnlyAdmin):
 class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ["prefix", "name", "organization", "expires_at", "revoked_at", "last_used_at"]
     exclude = ["secret_hash"]
+
+
+def _unregister_editable_third_party_models() -> None:
+    """Group, allauth's e-mail addresses and authenticators and the task results would be
+    editable here without an audit event (e.g. deleting someone's MFA). Operators manage
+    none of them through the admin."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from django.contrib.auth.models import Group
+
+    for model in (Group, EmailAddress, Authenticator):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # pragma: no cover - the backend is always installed
+        return
+    if admin.site.is_registered(DBTaskResult):
+        admin.site.unregister(DBTaskResult)
+
+
+_unregister_editable_third_party_models()

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from phiwarden.accounts.mfa import enrollment_required
 from phiwarden.accounts.models import ApiToken, hash_token
 from phiwarden.accounts.roles import Capability
 from phiwarden.audit.codes import EventCode, Outcome
@@ -21,6 +22,16 @@ def _parse(raw: str) -> str | None:
     if len(parts) != 3 or parts[0] != ApiToken.PREFIX or not parts[1] or not parts[2]:
         return None
     return parts[1]
+
+
+def _refusal_reason(token: ApiToken) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if not token.is_usable:
+        return "expired"
+    if not token.membership.is_active or not token.membership.user.is_active:
+        return "inactive"
+    return "mfa_enrollment_required"
 
 
 class TokenAuth(HttpBearer):
@@ -36,7 +47,12 @@ class TokenAuth(HttpBearer):
         if found is None or not hmac.compare_digest(found.secret_hash, hash_token(token)):
             return None
         membership = found.membership
-        if not found.is_usable or not membership.is_active or not membership.user.is_active:
+        if (
+            not found.is_usable
+            or not membership.is_active
+            or not membership.user.is_active
+            or enrollment_required(membership.user)  # a token is no way around required MFA
+        ):
             audit_event_record(
                 actor=membership.user,
                 organization=found.organization,
@@ -44,7 +60,7 @@ class TokenAuth(HttpBearer):
                 target=found,
                 outcome=Outcome.DENIED,
                 api_token_prefix=found.prefix,
-                data={"reason": "revoked" if found.revoked_at else "expired_or_inactive"},
+                data={"reason": _refusal_reason(found)},
             )
             return None
         if found.should_touch():

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -53,7 +54,9 @@ class LockoutAwareEmailBackend(ModelBackend):
                 target=user,
                 outcome=Outcome.DENIED,
             )
-            return None
+            # Not `return None`: Django would then ask the next backend (allauth's), which
+            # would accept the right password. PermissionDenied stops the chain.
+            raise PermissionDenied
         if user.check_password(password) and self.user_can_authenticate(user):
             if user.failed_login_count:
                 User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)

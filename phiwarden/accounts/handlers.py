@@ -14,6 +14,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import authenticator_added, authenticator_removed, authenticator_reset
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models import F
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -54,8 +55,16 @@ def on_password_reset(sender: Any, request: HttpRequest, user: User, **kwargs: A
     audit_event_record(actor=user, organization=None, event_code=EventCode.PASSWORD_RESET)
 
 
-def _mfa_data(authenticator: Authenticator) -> dict[str, str | int]:
-    return {"authenticator_type": str(authenticator.type), "authenticator_id": authenticator.pk}
+@receiver(pre_delete, sender=Authenticator)
+def remember_authenticator_id(sender: Any, instance: Authenticator, **kwargs: Any) -> None:
+    """allauth deletes an authenticator before it sends `authenticator_removed`, and Django
+    clears the deleted instance's pk; keep the id so the removal event can name it."""
+    instance._phiwarden_id = instance.pk
+
+
+def _mfa_data(authenticator: Authenticator) -> dict[str, str | int | None]:
+    authenticator_id = authenticator.pk or getattr(authenticator, "_phiwarden_id", None)
+    return {"authenticator_type": str(authenticator.type), "authenticator_id": authenticator_id}
 
 
 @receiver(authenticator_added)

@@ -21,7 +21,10 @@ def organization_requires_mfa(user: User) -> bool:
 
 
 def enrollment_required(user: User) -> bool:
-    return organization_requires_mfa(user) and not has_second_factor(user)
+    """Members of MFA-requiring organizations, and operators (staff) always, need a second
+    factor before anything else: the ops admin must not be reachable with a password alone."""
+    needs = user.is_staff or organization_requires_mfa(user)
+    return needs and not has_second_factor(user)
 
 
 def users_with_mfa(organization: Organization) -> set[int]:

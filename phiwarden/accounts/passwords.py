@@ -53,7 +53,9 @@ def _is_sequential(password: str) -> bool:
 
 
 def _distinct_ratio(password: str) -> float:
-    return len(set(password)) / len(password) if password else 0.0
+    """Distinct characters per character, counting at most 24 characters: a long passphrase
+    reuses the letters of its words, and must not be taken for a repeated string."""
+    return len(set(password)) / min(len(password), 24) if password else 0.0
 
 
 class BreachedLookingPasswordValidator:

@@ -98,7 +98,7 @@ def test_consistency_proof_links_two_tree_heads(log, privacy_officer):
 
 
 def test_outsider_gets_404_for_another_organizations_event_proof(log, outsider, organization):
-    event = AuditEvent.objects.filter(organization=organization).first()
+    event = AuditEvent.objects.filter(organization=organization).earliest("pk")
 
     response = HttpClient().get(
         f"/api/v1/audit/events/{event.pk}/inclusion-proof", **bearer(outsider)
