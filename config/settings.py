@@ -134,6 +134,9 @@ INSTALLED_APPS = [
     "phiwarden.core",
     "phiwarden.audit",
     "phiwarden.accounts",
+    "phiwarden.vault",
+    "phiwarden.billing",
+    "phiwarden.partners",
     "phiwarden.compliance",
 ]
 

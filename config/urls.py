@@ -22,6 +22,9 @@ urlpatterns = [
     path("invitations/<str:token>/", account_views.invitation_accept, name="invitation-accept"),
     path("o/<slug:org_slug>/", include("phiwarden.compliance.urls")),
     path("o/<slug:org_slug>/", include("phiwarden.accounts.urls")),
+    path("o/<slug:org_slug>/audit/", include("phiwarden.audit.urls")),
+    path("o/<slug:org_slug>/billing/", include("phiwarden.billing.urls")),
+    path("o/<slug:org_slug>/partners/", include("phiwarden.partners.urls")),
     path("api/v1/", api.urls),
     path("ops/admin/", admin.site.urls),
 ]

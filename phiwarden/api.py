@@ -11,7 +11,9 @@ from ninja import NinjaAPI, Schema
 from phiwarden.accounts.api import router as accounts_router
 from phiwarden.accounts.api_auth import TokenAuth
 from phiwarden.audit.api import router as audit_router
+from phiwarden.billing.api import router as billing_router
 from phiwarden.compliance.api import router as compliance_router
+from phiwarden.partners.api import router as partners_router
 
 api = NinjaAPI(
     title="PHI Warden API",
@@ -55,3 +57,5 @@ def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 api.add_router("/", accounts_router)
 api.add_router("/", compliance_router)
 api.add_router("/", audit_router)
+api.add_router("/billing", billing_router)
+api.add_router("/partners", partners_router)
