@@ -68,6 +68,8 @@ def audit_event_record(
     The event, its patient index rows and its pending-seal marker commit together (a
     savepoint inside the caller's transaction), so the sealer can never miss an event.
     """
+    if not isinstance(event_code, EventCode):
+        raise AuditDataError("event_code must be a member of EventCode")
     if target is not None:
         target_type = target._meta.label_lower
         target_id = str(target.pk)
