@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 
 from phiwarden.accounts.api import router as accounts_router
 from phiwarden.accounts.api_auth import TokenAuth
@@ -30,13 +30,13 @@ class HealthOut(Schema):
 
 
 @api.get("/health", auth=None, response={200: HealthOut, 503: HealthOut}, tags=["health"])
-def health(request: HttpRequest) -> tuple[int, HealthOut]:
+def health(request: HttpRequest) -> Status[HealthOut]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:
-        return 503, HealthOut(status="unavailable", database="unreachable")
-    return 200, HealthOut(status="ok", database="ok")
+        return Status(503, HealthOut(status="unavailable", database="unreachable"))
+    return Status(200, HealthOut(status="ok", database="ok"))
 
 
 @api.exception_handler(PermissionDenied)

@@ -8,14 +8,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from allauth.account.decorators import reauthentication_required as _allauth_reauthentication
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from phiwarden.accounts.models import Membership, User
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require, membership_get_for_user
 
 P = ParamSpec("P")
-F = TypeVar("F", bound=Callable[..., HttpResponse])
+F = TypeVar("F", bound=Callable[..., HttpResponseBase])
 
 
 def reauthentication_required(view: F) -> F:
@@ -32,19 +33,21 @@ class OrgRequest(AuthenticatedRequest):
     membership: Membership
 
 
-OrgView = Callable[Concatenate[OrgRequest, P], HttpResponse]
+OrgView = Callable[Concatenate[OrgRequest, P], HttpResponseBase]
 
 
 def org_view(
     capability: Capability,
-) -> Callable[[OrgView[P]], Callable[..., HttpResponse]]:
+) -> Callable[[OrgView[P]], Callable[..., HttpResponseBase]]:
     """Resolve the organization from the URL (404 for strangers) and require a capability
     (403 for members whose role lacks it)."""
 
-    def decorate(view: OrgView[P]) -> Callable[..., HttpResponse]:
+    def decorate(view: OrgView[P]) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             assert isinstance(request.user, User)  # noqa: S101  (login_required guarantees it)
             membership = membership_get_for_user(user=request.user, organization_slug=org_slug)
             capability_require(membership, capability)

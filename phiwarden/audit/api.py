@@ -6,11 +6,12 @@ from datetime import datetime
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
 
 from phiwarden.accounts.api_auth import token_require
 from phiwarden.accounts.roles import Capability
-from phiwarden.audit import selectors
+from phiwarden.audit import reviews, selectors
 from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditEvent, TreeHead
 from phiwarden.audit.records import patient_ids_by_event
@@ -19,6 +20,10 @@ from phiwarden.audit.schemas import (
     AuditPageOut,
     ConsistencyProofOut,
     InclusionProofOut,
+    MemberActivityOut,
+    ReviewPeriodOut,
+    ReviewSignIn,
+    ReviewSummaryOut,
     TreeHeadOut,
 )
 from phiwarden.audit.services import audit_event_record
@@ -27,6 +32,8 @@ router = Router(tags=["audit"])
 
 
 class SearchParams(Schema):
+    """AuditFilters plus paging; the field names must match AuditFilters (tested)."""
+
     actor_id: int | None = None
     patient_id: int | None = None
     client_id: int | None = None
@@ -53,11 +60,7 @@ def event_out(event: AuditEvent, patient_ids: list[int] | None) -> AuditEventOut
 def audit_events(request: HttpRequest, params: Query[SearchParams]) -> AuditPageOut:
     token = token_require(request, Capability.AUDIT_VIEW)
     membership = token.membership
-    filters = selectors.AuditFilters(
-        actor_id=params.actor_id, patient_id=params.patient_id, client_id=params.client_id,
-        event_code=params.event_code, purpose=params.purpose, outcome=params.outcome,
-        since=params.since, until=params.until,
-    )  # fmt: skip
+    filters = selectors.AuditFilters(**params.dict(exclude={"cursor", "limit"}))
     with transaction.atomic():
         page = selectors.audit_events_search(
             membership=membership, filters=filters, cursor=params.cursor, limit=params.limit
@@ -103,3 +106,63 @@ def consistency_proof(request: HttpRequest, old_size: int, new_size: int) -> Con
         membership=token.membership, old_size=old_size, new_size=new_size
     )
     return ConsistencyProofOut(**proof.__dict__)
+
+
+@router.get("/audit/reviews", response=list[ReviewPeriodOut])
+def review_periods(request: HttpRequest) -> list[ReviewPeriodOut]:
+    token = token_require(request, Capability.AUDIT_VIEW)
+    today = timezone.localdate()
+    out = []
+    for status in reviews.review_periods_for_user(membership=token.membership):
+        review = status.review
+        state = "signed" if review else ("overdue" if status.overdue(today) else "due")
+        out.append(
+            ReviewPeriodOut(
+                period=status.period.key,
+                start=status.period.start,
+                end=status.period.end,
+                due_on=status.period.due_on,
+                status=state,
+                reviewer=review.reviewer_label if review else None,
+                signed_at=review.signed_at if review else None,
+                finding=review.finding if review else None,
+            )
+        )
+    return out
+
+
+@router.get("/audit/reviews/{period}/summary", response=ReviewSummaryOut)
+def review_summary(request: HttpRequest, period: str) -> ReviewSummaryOut:
+    token = token_require(request, Capability.AUDIT_VIEW)
+    membership = token.membership
+    summary = reviews.review_summary(membership=membership, period=reviews.period_from_key(period))
+    show_patients = selectors.patient_ids_visible(membership)
+    return ReviewSummaryOut(
+        period=summary.period.key, events=summary.events, logins=summary.logins,
+        login_failures=summary.login_failures, exports=summary.exports, denied=summary.denied,
+        after_hours=summary.after_hours, unsealed=summary.unsealed,
+        members=[
+            MemberActivityOut(
+                actor_id=m.actor_id, label=m.label, events=m.events,
+                patient_reads=m.patient_reads, denied=m.denied, after_hours=m.after_hours,
+                exports=m.exports,
+                top_patients=[list(p) for p in m.top_patients] if show_patients else None,
+            )
+            for m in summary.members
+        ],
+    )  # fmt: skip
+
+
+@router.post("/audit/reviews/{period}/sign", response={201: ReviewPeriodOut})
+def review_sign(request: HttpRequest, period: str, body: ReviewSignIn) -> Status[ReviewPeriodOut]:
+    token = token_require(request, Capability.AUDIT_REVIEW)
+    review_period = reviews.period_from_key(period)
+    review = reviews.audit_review_sign(
+        actor=token.membership, period=review_period, finding=body.finding, notes=body.notes
+    )
+    signed = ReviewPeriodOut(
+        period=review_period.key, start=review.period_start, end=review.period_end,
+        due_on=review_period.due_on, status="signed", reviewer=review.reviewer_label,
+        signed_at=review.signed_at, finding=review.finding,
+    )  # fmt: skip
+    return Status(201, signed)

@@ -47,6 +47,38 @@ class EventCode(models.TextChoices):
     AUDIT_SEARCHED = "audit.log.searched", "Audit log searched"
     AUDIT_REVIEW_SIGNED = "audit.review.signed", "Audit review signed off"
     AUDIT_PURGED = "audit.log.purged", "Audit events past retention purged"
+    AUDIT_REVIEW_SCHEDULE_CHANGED = "audit.review.schedule_changed", "Audit review cadence changed"
+    # Vault: keys and encrypted files (45 CFR 164.312(a)(2)(iv) encryption and decryption)
+    VAULT_DATA_KEY_CREATED = "vault.data_key.created", "Data key created"
+    VAULT_KEYS_REWRAPPED = "vault.keys.rewrapped", "Keys re-wrapped under the master key"
+    VAULT_MFA_SECRETS_REWRAPPED = "vault.mfa_secrets.rewrapped", "MFA secrets re-encrypted"
+    VAULT_ROTATION_STARTED = "vault.rotation.started", "Data key rotation started"
+    VAULT_ROTATION_BATCH = "vault.rotation.batch", "Rows re-encrypted under the new data key"
+    VAULT_ROTATION_FINISHED = "vault.rotation.finished", "Data key rotation finished"
+    VAULT_BLOB_STORED = "vault.blob.stored", "Encrypted file stored"
+    VAULT_BLOB_REFUSED = "vault.blob.refused", "Encrypted file refused"
+    # Partners: clients, vendors, BAAs and the PHI flow map (164.502(e), 164.504(e), 164.308(b))
+    CLIENT_PROFILE_UPDATED = "partners.client_profile.updated", "Client compliance profile updated"
+    VENDOR_CREATED = "partners.vendor.created", "Vendor created"
+    VENDOR_UPDATED = "partners.vendor.updated", "Vendor updated"
+    VENDOR_STATUS_CHANGED = "partners.vendor.status_changed", "Vendor status changed"
+    DILIGENCE_RECORDED = "partners.diligence.recorded", "Vendor due diligence recorded"
+    ATTESTATION_RECORDED = "partners.attestation.recorded", "Vendor attestation recorded"
+    BAA_CREATED = "partners.baa.created", "BAA recorded"
+    BAA_UPDATED = "partners.baa.updated", "BAA updated"
+    BAA_TERMINATED = "partners.baa.terminated", "BAA terminated"
+    BAA_EXPIRY_WARNED = "partners.baa.expiry_warned", "BAA expiry warning sent"
+    PARTNER_DOCUMENT_STORED = "partners.document.stored", "Partner document stored (encrypted)"
+    PARTNER_DOCUMENT_DOWNLOADED = "partners.document.downloaded", "Partner document downloaded"
+    FLOW_CREATED = "partners.flow.created", "PHI flow mapped"
+    FLOW_UPDATED = "partners.flow.updated", "PHI flow updated"
+    FLOW_OBSERVED = "partners.flow.observed", "PHI flow observed by an import"
+    FLOW_CONFIRMED = "partners.flow.confirmed", "Suggested PHI flow confirmed"
+    FLOW_RETIRED = "partners.flow.retired", "PHI flow retired"
+    CHANNELS_CHANGED = "partners.channels.changed", "Approved channels changed"
+    FLOW_MAP_REVIEWED = "partners.flow_map.reviewed", "PHI flow map review signed off"
+    PARTNERS_IMPORTED = "partners.import.applied", "Vendors or clients imported from CSV"
+    PARTNERS_EXPORTED = "partners.export.downloaded", "Partner register exported"
     # Demo data
     DEMO_SEEDED = "core.demo.seeded", "Synthetic demo data created"
 
@@ -55,3 +87,15 @@ class Outcome(models.TextChoices):
     ALLOWED = "allowed", "Allowed"
     DENIED = "denied", "Denied"
     FAILED = "failed", "Failed"
+
+
+# Codes whose events take data out of the system: counted as exports in reviews.
+def is_export(code: str) -> bool:
+    return ".export" in code or code.endswith((".exported", ".downloaded"))
+
+
+LOGIN_FAILURE_CODES = (
+    EventCode.LOGIN_FAILED,
+    EventCode.LOGIN_LOCKED,
+    EventCode.LOGIN_REFUSED_LOCKED,
+)

@@ -14,24 +14,42 @@ import zipfile
 from pathlib import Path
 
 from phiwarden.audit.canonical import FORMAT_VERSION
-from phiwarden.audit.models import TreeHead
+from phiwarden.audit.models import PurgeRecord, TreeHead
 from phiwarden.audit.records import iso_utc
 from phiwarden.audit.verification import _sealed_rows, known_public_keys
 
 
-def bundle_write(*, log_ids: list[int], destination: Path) -> dict[str, object]:
-    """Write the bundle for the given logs (every sealed event and every tree head)."""
+def latest_purge(log_id: int) -> PurgeRecord | None:
+    return PurgeRecord.objects.filter(log_id=log_id).order_by("-tree_size").first()
+
+
+def bundle_write(
+    *,
+    log_ids: list[int],
+    destination: Path,
+    end: int | None = None,
+) -> dict[str, object]:
+    """Write the bundle for the given logs: every sealed event still held and every tree
+    head, or, with `end` (one log only, for the retention archive), the events and heads
+    up to that tree size. Each log that was purged before starts from its latest signed
+    purge record, which the verifier checks and continues from."""
+    if end is not None and len(log_ids) != 1:
+        raise ValueError("a bounded bundle holds exactly one log")
+    starts = [s.as_json() for s in (latest_purge(log_id) for log_id in log_ids) if s]
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         with (folder / "events.jsonl").open("w", encoding="utf-8") as events:
             for log_id in log_ids:
                 counts[str(log_id)] = 0
-                for record, _leaf in _sealed_rows(log_id):
+                for record, _leaf in _sealed_rows(log_id, end=end):
                     events.write(json.dumps(record, sort_keys=True) + "\n")
                     counts[str(log_id)] += 1
         with (folder / "tree_heads.jsonl").open("w", encoding="utf-8") as heads:
-            for head in TreeHead.objects.filter(log_id__in=log_ids).order_by("log_id", "tree_size"):
+            chosen = TreeHead.objects.filter(log_id__in=log_ids)
+            if end is not None:
+                chosen = chosen.filter(tree_size__lte=end)
+            for head in chosen.order_by("log_id", "tree_size"):
                 heads.write(json.dumps(head.as_json(), sort_keys=True) + "\n")
         keys = {
             key_id: base64.b64encode(raw).decode() for key_id, raw in known_public_keys().items()
@@ -49,7 +67,7 @@ def bundle_write(*, log_ids: list[int], destination: Path) -> dict[str, object]:
             "logs": log_ids,
             "events": counts,
             "sha256": digests,
-            "starts": [],
+            "starts": starts,
             "verify_with": "python -m phiwarden.audit.verify <this file>",
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))

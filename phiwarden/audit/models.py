@@ -166,3 +166,131 @@ class TreeHead(models.Model):
             "key_id": self.key_id,
             "signature": bytes(self.signature).hex(),
         }
+
+
+# --- Reviews of the audit trail (45 CFR 164.308(a)(1)(ii)(D)) ---------------------------
+
+
+class ReviewCadence(models.TextChoices):
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class ReviewFinding(models.TextChoices):
+    NO_ISSUES = "no_issues", "Nothing anomalous"
+    FOLLOWED_UP = "followed_up", "Anomalies found and followed up"
+    OPEN = "open", "Anomalies found, follow-up still open"
+
+
+class AuditReviewSchedule(models.Model):
+    """How often an organization reviews its audit trail, and what counts as after hours."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="audit_review_schedule"
+    )
+    cadence = models.CharField(
+        max_length=8, choices=ReviewCadence.choices, default=ReviewCadence.MONTHLY
+    )
+    starts_on = models.DateField(help_text="Reviews are due for periods from this date on.")
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    business_hours_start = models.PositiveSmallIntegerField(default=7)
+    business_hours_end = models.PositiveSmallIntegerField(default=19)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedQuerySet["AuditReviewSchedule"].as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.get_cadence_display()} audit reviews"
+
+
+class AuditReview(models.Model):
+    """A signed review of one period of the audit trail. Final once signed: there is no
+    update path, and the sealed log's size and root at signing show what was reviewed."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="audit_reviews"
+    )
+    cadence = models.CharField(max_length=8, choices=ReviewCadence.choices)
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="The day after the period's last day.")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewer_label = models.CharField(max_length=254)
+    signed_at = models.DateTimeField()
+    finding = models.CharField(max_length=16, choices=ReviewFinding.choices)
+    notes = models.TextField()
+    summary = models.JSONField(help_text="The period's summary as the reviewer saw it.")
+    tree_size = models.BigIntegerField(help_text="Sealed events in the log when signed.")
+    root_hash = models.CharField(max_length=64, blank=True)
+
+    objects = OrganizationScopedQuerySet["AuditReview"].as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "period_start", "period_end"], name="audit_review_once"
+            )
+        ]
+        ordering = ["-period_start"]
+
+    def __str__(self) -> str:
+        return f"audit review {self.period_start} to {self.period_end}"
+
+
+class VerificationRun(models.Model):
+    """The outcome of one `audit_verify` run over a log: evidence that the log is intact
+    (checklist A4, D4). The problem text names event ids and sequence numbers only."""
+
+    log_id = models.BigIntegerField(help_text=LOG_ID_HELP)
+    ran_at = models.DateTimeField(db_index=True)
+    ok = models.BooleanField()
+    events = models.BigIntegerField()
+    problem = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"verification of log {self.log_id}: {'ok' if self.ok else 'FAILED'}"
+
+
+class PurgeRecord(models.Model):
+    """A signed statement that a prefix of a log, past retention, was archived and purged
+    (45 CFR 164.316(b)(2)(i)). Verification starts from its frontier, so the log still
+    verifies after the purge; the archive bundle's checksum names the file that holds
+    the purged events."""
+
+    log_id = models.BigIntegerField(help_text=LOG_ID_HELP)
+    first_sequence = models.BigIntegerField()
+    last_sequence = models.BigIntegerField()
+    tree_size = models.BigIntegerField(help_text="Events in the log up to the boundary.")
+    root_hash = models.CharField(max_length=64)
+    frontier = models.JSONField(help_text="Complete-subtree roots at the boundary.")
+    bundle_sha256 = models.CharField(max_length=64)
+    purged_at = models.CharField(max_length=40, help_text="ISO 8601 UTC, as signed.")
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["log_id", "tree_size"], name="audit_purge_unique")
+        ]
+        ordering = ["log_id", "tree_size"]
+
+    def __str__(self) -> str:
+        return f"purge of log {self.log_id} up to {self.tree_size}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "log": self.log_id,
+            "first_seq": self.first_sequence,
+            "last_seq": self.last_sequence,
+            "tree_size": self.tree_size,
+            "root": self.root_hash,
+            "frontier": self.frontier,
+            "bundle_sha256": self.bundle_sha256,
+            "purged_at": self.purged_at,
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ninja import Schema
 
@@ -52,3 +52,42 @@ class TreeHeadOut(Schema):
     issued_at: str
     key_id: str
     signature: str
+
+
+class ReviewPeriodOut(Schema):
+    period: str
+    start: date
+    end: date
+    due_on: date
+    status: str  # signed, due, overdue
+    reviewer: str | None
+    signed_at: datetime | None
+    finding: str | None
+
+
+class MemberActivityOut(Schema):
+    actor_id: int
+    label: str
+    events: int
+    patient_reads: int
+    denied: int
+    after_hours: int
+    exports: int
+    top_patients: list[list[int]] | None  # [patient id, events]; None without the capability
+
+
+class ReviewSummaryOut(Schema):
+    period: str
+    events: int
+    logins: int
+    login_failures: int
+    exports: int
+    denied: int
+    after_hours: int
+    unsealed: int
+    members: list[MemberActivityOut]
+
+
+class ReviewSignIn(Schema):
+    finding: str
+    notes: str

@@ -7,8 +7,11 @@ audited. Patient ids are shown (and searchable) only with audit.view_patient_ids
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -18,7 +21,8 @@ from phiwarden.accounts.models import Membership
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
 from phiwarden.audit import merkle
-from phiwarden.audit.models import AuditEvent, SealedLeaf, TreeHead
+from phiwarden.audit.models import AuditEvent, PurgeRecord, SealedLeaf, TreeHead
+from phiwarden.audit.records import patient_ids_by_event
 
 PAGE_SIZE_MAX = 200
 
@@ -91,6 +95,69 @@ def audit_events_search(
     return AuditPage(events=page, next_cursor=encode_cursor(page[-1]) if more and page else None)
 
 
+# An export larger than this is refused with a request to narrow the filters: a file of
+# millions of rows is not a review aid, and the offline bundle exists for whole logs.
+EXPORT_ROWS_MAX = 250_000
+
+EXPORT_HEADER = (
+    "event_id", "occurred_at_utc", "actor_id", "actor", "api_token", "event_code", "outcome",
+    "target_type", "target_id", "purpose", "request_id", "ip_address", "via",
+    "fields_disclosed", "data",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    header: tuple[str, ...]
+    row_count: int
+    rows: Iterator[tuple[Any, ...]]
+    with_patient_ids: bool
+
+
+def audit_events_export(
+    *, membership: Membership, filters: AuditFilters, with_patient_ids: bool
+) -> AuditExport:
+    """The rows of a CSV export, oldest first, streamed in keyset batches. The caller
+    records the export event before the first row leaves (fail closed)."""
+    capability_require(membership, Capability.AUDIT_EXPORT)
+    if with_patient_ids:
+        capability_require(membership, Capability.AUDIT_VIEW_PATIENT_IDS)
+    events = _filtered(membership, filters)
+    row_count = events.count()
+    if row_count > EXPORT_ROWS_MAX:
+        raise ValidationError(
+            f"The export would hold {row_count:,} events; narrow the filters to at most "
+            f"{EXPORT_ROWS_MAX:,}, or export the whole log as a bundle (audit_export)."
+        )
+    header = EXPORT_HEADER + (("patient_ids",) if with_patient_ids else ())
+    return AuditExport(
+        header=header,
+        row_count=row_count,
+        rows=_export_rows(events, with_patient_ids),
+        with_patient_ids=with_patient_ids,
+    )
+
+
+def _export_rows(events: QuerySet[AuditEvent], with_patient_ids: bool) -> Iterator[tuple[Any, ...]]:
+    last_pk = 0
+    while True:
+        batch = list(events.filter(pk__gt=last_pk).order_by("pk")[:2000])
+        if not batch:
+            return
+        patients = patient_ids_by_event(e.pk for e in batch) if with_patient_ids else {}
+        for e in batch:
+            row: tuple[Any, ...] = (
+                e.pk, e.occurred_at.astimezone(UTC).isoformat(), e.actor_id, e.actor_label,
+                e.api_token_prefix, e.event_code, e.outcome, e.target_type, e.target_id,
+                e.purpose, e.request_id, e.ip_address, e.via, " ".join(e.fields_disclosed),
+                json.dumps(e.data, sort_keys=True),
+            )  # fmt: skip
+            if with_patient_ids:
+                row += (" ".join(str(p) for p in sorted(patients.get(e.pk, []))),)
+            yield row
+        last_pk = batch[-1].pk
+
+
 def patient_ids_visible(membership: Membership) -> bool:
     return membership.can(Capability.AUDIT_VIEW_PATIENT_IDS)
 
@@ -106,6 +173,13 @@ class InclusionProof:
 
 
 def _leaves(log_id: int, size: int) -> list[bytes]:
+    if PurgeRecord.objects.filter(log_id=log_id).exists():
+        # The proofs below rebuild the tree from every leaf; after a retention purge the
+        # oldest leaves are gone. The archive bundle and the live log still verify.
+        raise ValidationError(
+            "Proofs are not served for a log with a retention purge yet; verify the exported "
+            "bundle with `python -m phiwarden.audit.verify` instead."
+        )
     rows = SealedLeaf.objects.filter(log_id=log_id, sequence__lt=size).order_by("sequence")
     return [bytes(h) for h in rows.values_list("leaf_hash", flat=True)]
 

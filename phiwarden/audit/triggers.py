@@ -20,6 +20,9 @@ PROTECTED_TABLES = (
     "audit_auditeventpatient",
     "audit_sealedleaf",
     "audit_treehead",
+    "audit_auditreview",
+    "audit_verificationrun",
+    "audit_purgerecord",
 )
 PERMIT_TABLE = "audit_purge_permit"
 MESSAGE = "audit tables are append-only"

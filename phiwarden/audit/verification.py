@@ -10,8 +10,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
-from phiwarden.audit.models import AuditEvent, PendingSeal, SealedLeaf, TreeHead, log_id_for
+from phiwarden.audit.models import (
+    AuditEvent,
+    PendingSeal,
+    PurgeRecord,
+    SealedLeaf,
+    TreeHead,
+    VerificationRun,
+    log_id_for,
+)
 from phiwarden.audit.records import event_record, patient_ids_by_event
 from phiwarden.audit.signing import configured_signing_key
 from phiwarden.audit.verify import LogReport, Problem, verify_log
@@ -37,12 +46,18 @@ def log_ids() -> list[int]:
     return sorted(ids)
 
 
-def _sealed_rows(log_id: int) -> Iterator[tuple[dict[str, Any], bytes]]:
-    """(record, stored leaf) in sequence order, read in chunks to keep memory flat."""
-    last_seq = -1
+def _sealed_rows(
+    log_id: int, *, first: int = 0, end: int | None = None
+) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """(record, stored leaf) in sequence order from `first` up to `end` (exclusive), read
+    in chunks to keep memory flat."""
+    last_seq = first - 1
+    bounded = SealedLeaf.objects.filter(log_id=log_id)
+    if end is not None:
+        bounded = bounded.filter(sequence__lt=end)
     while True:
         leaves = list(
-            SealedLeaf.objects.filter(log_id=log_id, sequence__gt=last_seq)
+            bounded.filter(sequence__gt=last_seq)
             .order_by("sequence")
             .values_list("event_id", "sequence", "leaf_hash")[:CHUNK]
         )
@@ -94,7 +109,15 @@ def verify_database_log(log_id: int, *, external_head_files: list[Path] | None =
         while True:
             yield current[0]
 
-    report = verify_log(log_id, records_iter(), heads, keys, stored_leaves=stored_iter())
+    purge = PurgeRecord.objects.filter(log_id=log_id).order_by("-tree_size").first()
+    report = verify_log(
+        log_id,
+        records_iter(),
+        heads,
+        keys,
+        stored_leaves=stored_iter(),
+        start=purge.as_json() if purge else None,
+    )
     if not report.ok:
         return report
     # Tree heads kept outside the database must all still match what is inside it.
@@ -139,3 +162,19 @@ def verify_database(*, external_head_files: list[Path] | None = None) -> list[Lo
         )
         reports.append(report)
     return reports
+
+
+def verification_record(reports: list[LogReport]) -> None:
+    """Keep each log's outcome as evidence (checklist A4, D4): when it was verified, how
+    many events, and the first problem (ids and sequence numbers only)."""
+    now = timezone.now()
+    VerificationRun.objects.bulk_create(
+        VerificationRun(
+            log_id=report.log_id,
+            ran_at=now,
+            ok=report.ok,
+            events=report.events,
+            problem=report.problems[0].describe()[:500] if report.problems else "",
+        )
+        for report in reports
+    )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phiwarden.audit import merkle
-from phiwarden.audit.canonical import event_bytes, tree_head_bytes
+from phiwarden.audit.canonical import event_bytes, purge_bytes, tree_head_bytes
 
 try:  # cryptography is the one non-stdlib dependency, for Ed25519
     from cryptography.exceptions import InvalidSignature
@@ -79,6 +79,26 @@ def signature_valid(public_keys: Mapping[str, bytes], head: Mapping[str, Any]) -
     return True
 
 
+def purge_record_valid(public_keys: Mapping[str, bytes], record: Mapping[str, Any]) -> bool:
+    """The signature of a retention purge record (the `start` of a purged log)."""
+    public = public_keys.get(str(record.get("key_id", "")))
+    if public is None or Ed25519PublicKey is None:
+        return False
+    try:
+        message = purge_bytes(
+            organization_id=int(record["log"]), first_seq=int(record["first_seq"]),
+            last_seq=int(record["last_seq"]), tree_size=int(record["tree_size"]),
+            root_hex=str(record["root"]), bundle_sha256=str(record["bundle_sha256"]),
+            purged_at=str(record["purged_at"]),
+        )  # fmt: skip
+        Ed25519PublicKey.from_public_bytes(public).verify(
+            bytes.fromhex(str(record["signature"])), message
+        )
+    except (InvalidSignature, ValueError, KeyError):
+        return False
+    return True
+
+
 def verify_log(
     log_id: int,
     records: Iterable[Mapping[str, Any]],
@@ -106,6 +126,15 @@ def verify_log(
             return report
     frontier = merkle.Frontier()
     if start is not None:
+        if not purge_record_valid(public_keys, start):
+            report.problems.append(
+                Problem(
+                    log_id,
+                    "the retention purge record's signature does not verify",
+                    tree_size=int(start.get("tree_size", 0)),
+                )
+            )
+            return report
         frontier = merkle.Frontier.from_json(start["frontier"])
         if frontier.root().hex() != start["root"] or frontier.size != int(start["tree_size"]):
             report.problems.append(

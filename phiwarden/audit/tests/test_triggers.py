@@ -52,10 +52,14 @@ def test_delete_is_allowed_only_while_a_purge_permit_is_held(sealed):
 
 
 def test_frozen_migration_sql_matches_the_trigger_module():
-    """Changing audit/triggers.py needs a new migration; this catches forgetting it."""
+    """Changing audit/triggers.py needs a new migration; this catches forgetting it. The
+    newest migration that installs triggers must hold exactly what the module generates."""
     import importlib
+    from pathlib import Path
 
+    from phiwarden.audit import migrations
     from phiwarden.audit.triggers import install_sql
 
-    migration = importlib.import_module("phiwarden.audit.migrations.0003_append_only_triggers")
+    newest = sorted(p.stem for p in Path(migrations.__path__[0]).glob("0*_*triggers*.py"))[-1]
+    migration = importlib.import_module(f"phiwarden.audit.migrations.{newest}")
     assert {v: install_sql(v) for v in ("postgresql", "sqlite")} == migration.INSTALL

@@ -31,7 +31,7 @@ def _fresh_cache():
 
 
 ALL_IDS = [f"{area}{n}" for area in "PDKTABR" for n in range(1, 6)]
-MEASURED = {"K2", "A2"}
+MEASURED = {"K2", "A2", "K3", "R3", "A4"}  # at least these; other modules add more
 
 
 def measure(organization: Organization) -> dict[str, Evidence]:
@@ -46,12 +46,13 @@ def test_registry_holds_exactly_the_35_items_in_order():
     assert len(set(ALL_IDS)) == 35
 
 
-def test_only_k2_and_a2_are_measured_so_far(organization):
+def test_unbuilt_items_say_not_measured_never_a_guess(organization):
     evidence = measure(organization)
+    measured = registry.measured_item_ids()
 
     assert list(evidence) == ALL_IDS
-    assert registry.measured_item_ids() == MEASURED
-    for item_id in set(ALL_IDS) - MEASURED:
+    assert measured >= MEASURED
+    for item_id in set(ALL_IDS) - measured:
         assert evidence[item_id] == registry.NOT_MEASURED, item_id
 
 

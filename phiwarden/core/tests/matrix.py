@@ -53,6 +53,8 @@ class OrgRoute:
     form: dict[str, Any] = field(default_factory=dict, hash=False)
     # A POST that answers with a file (an export) rather than a redirect.
     post_status: tuple[int, ...] = (200, 302)
+    # An allowed POST that changes no rows but writes this audit event (an export).
+    allowed_event: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class ApiRoute:
     # The JSON body of an allowed call (POST/PUT/PATCH); values may be `Param("name")`.
     body: dict[str, Any] | None = field(default=None, hash=False)
     ok_status: tuple[int, ...] = (200,)
+    # Whether the path's parameters name one organization's objects (then another
+    # organization's object must answer 404). False for values such as a period "2025-02".
+    tenant_path: bool = True
 
 
 @dataclass(frozen=True)

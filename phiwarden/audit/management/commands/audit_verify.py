@@ -14,7 +14,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from phiwarden.audit.verification import configured_head_files, verify_database
+from phiwarden.audit.verification import (
+    configured_head_files,
+    verification_record,
+    verify_database,
+)
 
 
 class Command(BaseCommand):
@@ -29,6 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         files = options["heads"] if options["heads"] is not None else configured_head_files()
         reports = verify_database(external_head_files=files)
+        verification_record(reports)
         failed = False
         for report in reports:
             if report.ok:
