@@ -13,6 +13,7 @@ from phiwarden.accounts.api_auth import TokenAuth
 from phiwarden.audit.api import router as audit_router
 from phiwarden.billing.api import router as billing_router
 from phiwarden.compliance.api import router as compliance_router
+from phiwarden.core.errors import AuditUnavailable
 from phiwarden.partners.api import router as partners_router
 
 api = NinjaAPI(
@@ -47,6 +48,11 @@ def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRes
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "Not found"}, status=404)
+
+
+@api.exception_handler(AuditUnavailable)
+def on_audit_unavailable(request: HttpRequest, exc: AuditUnavailable) -> HttpResponse:
+    return api.create_response(request, {"detail": AuditUnavailable.message}, status=503)
 
 
 @api.exception_handler(ValidationError)

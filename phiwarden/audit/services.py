@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from phiwarden.audit.codes import EventCode, Outcome
 from phiwarden.audit.models import AuditEvent, AuditEventPatient, PendingSeal, log_id_for
 from phiwarden.core import context
+from phiwarden.core.errors import AuditUnavailable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -76,6 +77,34 @@ def audit_event_record(
     person = actor if actor is not None and actor.is_authenticated else None
     ctx = context.current()
     clean_data = _check_data(data or {})
+    try:
+        return _write(
+            organization=organization, person=person, api_token_prefix=api_token_prefix,
+            event_code=event_code, outcome=outcome, target_type=target_type,
+            target_id=str(target_id), purpose=purpose, ctx=ctx, data=clean_data,
+            fields_disclosed=fields_disclosed, patient_ids=patient_ids,
+        )  # fmt: skip
+    except DatabaseError as error:
+        # The caller's transaction is now unusable and must roll back with everything it
+        # did; callers never catch this, so no data is returned without its event.
+        raise AuditUnavailable(AuditUnavailable.message) from error
+
+
+def _write(
+    *,
+    organization: Organization | None,
+    person: Any,
+    api_token_prefix: str,
+    event_code: EventCode,
+    outcome: Outcome,
+    target_type: str,
+    target_id: str,
+    purpose: str,
+    ctx: context.RequestContext | None,
+    data: dict[str, Any],
+    fields_disclosed: Sequence[str],
+    patient_ids: Sequence[int],
+) -> AuditEvent:
     with transaction.atomic():
         event = AuditEvent.objects.create(
             organization=organization,
@@ -86,12 +115,12 @@ def audit_event_record(
             event_code=event_code,
             outcome=outcome,
             target_type=target_type,
-            target_id=str(target_id),
+            target_id=target_id,
             purpose=purpose,
             request_id=ctx.request_id if ctx else "",
             ip_address=ctx.ip_address if ctx else None,
             via=ctx.via if ctx else "",
-            data=clean_data,
+            data=data,
             fields_disclosed=sorted(set(fields_disclosed)),
         )
         organization_id = organization.pk if organization is not None else None

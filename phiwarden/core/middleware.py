@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from phiwarden.core import context
+from phiwarden.core.errors import AuditUnavailable
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -34,3 +35,21 @@ class RequestContextMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class AuditUnavailableMiddleware:
+    """A page whose audit event could not be written answers 503 and shows nothing
+    (the view's transaction rolled back with the failed write)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, AuditUnavailable):
+            from phiwarden.core.views import audit_unavailable
+
+            return audit_unavailable(request)
+        return None

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from phiwarden.core import context
+from phiwarden.core.errors import AuditUnavailable
 
 
 def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
@@ -44,3 +45,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "Something went wrong",
         "The error was recorded. Quote the request id below when you report it.",
     )
+
+
+def audit_unavailable(request: HttpRequest) -> HttpResponse:
+    return _error(request, 503, "Audit trail unavailable", AuditUnavailable.message)
