@@ -44,10 +44,11 @@ migrate: install keys
 demo: migrate
 	umask 077; $(RUN_ENV) $(PY) manage.py seed_demo
 
-run: demo  ## set up everything, then serve on 127.0.0.1:8000 with a task worker
-	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops the server and the worker)"
+run: demo  ## set up everything, then serve on 127.0.0.1:8000 with a task worker and the sealer
+	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops the server, the worker and the sealer)"
 	@umask 077; $(RUN_ENV) $(PY) manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(RUN_ENV) $(PY) manage.py audit_seal --loop 5 & sealer=$$!; \
+	trap 'kill $$worker $$sealer 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: install  ## ruff (lint and format check)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router
 
 from phiwarden.accounts.api_auth import token_require
 from phiwarden.accounts.roles import Capability
 from phiwarden.compliance.registry import ItemResult
-from phiwarden.compliance.schemas import ChecklistItemOut, EvidenceLinkOut
-from phiwarden.compliance.selectors import checklist_for_user
+from phiwarden.compliance.schemas import ChecklistItemOut, EvidenceLinkOut, ObligationOut
+from phiwarden.compliance.selectors import checklist_for_user, obligations_for_user
 
 router = Router(tags=["compliance"])
 
@@ -28,3 +29,21 @@ def checklist_item_out(result: ItemResult) -> ChecklistItemOut:
 def checklist(request: HttpRequest) -> list[ChecklistItemOut]:
     token = token_require(request, Capability.CHECKLIST_VIEW)
     return [checklist_item_out(r) for r in checklist_for_user(membership=token.membership)]
+
+
+@router.get("/obligations", response=list[ObligationOut])
+def obligations(request: HttpRequest) -> list[ObligationOut]:
+    token = token_require(request, Capability.CHECKLIST_VIEW)
+    today = timezone.localdate()
+    return [
+        ObligationOut(
+            kind=o.kind,
+            title=o.title,
+            due_on=o.due_on,
+            urgency=o.urgency(today).value,
+            url=o.url,
+            citation=o.citation,
+            owner=o.owner,
+        )
+        for o in obligations_for_user(membership=token.membership)
+    ]

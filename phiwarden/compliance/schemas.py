@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from ninja import Schema
 
 
@@ -16,3 +18,13 @@ class ChecklistItemOut(Schema):
     summary: str
     facts: dict[str, int | float | str | bool]
     links: list[EvidenceLinkOut]
+
+
+class ObligationOut(Schema):
+    kind: str
+    title: str
+    due_on: date
+    urgency: str  # overdue, due_soon, upcoming
+    url: str
+    citation: str
+    owner: str

@@ -6,4 +6,5 @@ app_name = "compliance"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("obligations/", views.obligations, name="obligations"),
 ]

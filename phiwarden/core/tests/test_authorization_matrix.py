@@ -74,6 +74,7 @@ C = Capability
 
 ORG_ROUTES: dict[str, OrgRoute] = {
     "compliance:dashboard": OrgRoute(C.DASHBOARD_VIEW),
+    "compliance:obligations": OrgRoute(C.CHECKLIST_VIEW),
     "accounts:member-list": OrgRoute(C.MEMBERS_VIEW),
     "accounts:invitation-create": OrgRoute(
         C.MEMBERS_MANAGE,
@@ -130,6 +131,7 @@ _ACCOUNTS_API_ROUTES: dict[str, Capability | None] = {
     "GET /api/v1/me": C.DASHBOARD_VIEW,
     "GET /api/v1/members": C.MEMBERS_VIEW,
     "GET /api/v1/checklist": C.CHECKLIST_VIEW,
+    "GET /api/v1/obligations": C.CHECKLIST_VIEW,
     "GET /api/v1/audit/events": C.AUDIT_VIEW,
     "GET /api/v1/audit/tree-heads": C.AUDIT_VIEW,
     "GET /api/v1/audit/events/{event_id}/inclusion-proof": C.AUDIT_VIEW,
@@ -460,11 +462,13 @@ class Observed:
 
     @property
     def body(self) -> str:
+        # errors="replace": some allowed answers are binary files (XLSX, PDF).
         if getattr(self.response, "streaming", False):
             if not hasattr(self, "_streamed"):
-                self._streamed = b"".join(self.response.streaming_content).decode()
+                content = b"".join(self.response.streaming_content)
+                self._streamed = content.decode(errors="replace")
             return self._streamed
-        return bytes(self.response.content).decode()
+        return bytes(self.response.content).decode(errors="replace")
 
 
 @pytest.fixture
