@@ -17,6 +17,17 @@ from phiwarden.accounts.roles import Role
 PASSWORD = "correct horse battery staple 42"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """The in-memory cache holds allauth's log-in rate limits and used TOTP codes; clear it
+    around each test so no test inherits another's (a 429, or a code "already used")."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+    yield
+
+
 def _member(organization: Organization, role: Role, email: str) -> Membership:
     user = User.objects.create_user(email, PASSWORD, full_name=f"Synthetic {role.label}")
     return Membership.objects.create(user=user, organization=organization, role=role)

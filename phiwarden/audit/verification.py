@@ -22,7 +22,7 @@ from phiwarden.audit.models import (
     log_id_for,
 )
 from phiwarden.audit.records import event_record, patient_ids_by_event
-from phiwarden.audit.signing import configured_signing_key
+from phiwarden.audit.signing import configured_signing_key, key_id_of
 from phiwarden.audit.verify import LogReport, Problem, verify_log
 
 CHUNK = 2000
@@ -33,8 +33,6 @@ def known_public_keys() -> dict[str, bytes]:
     current = configured_signing_key()
     keys = {current.key_id: current.public_raw}
     for encoded in settings.AUDIT_RETIRED_PUBLIC_KEYS:
-        from phiwarden.audit.signing import key_id_of
-
         raw = base64.b64decode(encoded)
         keys[key_id_of(raw)] = raw
     return keys
