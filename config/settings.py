@@ -29,7 +29,7 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     )
 
 
-def _read_master_key(encoded: str) -> bytes:
+def _read_master_key(encoded: str, name: str = "PHI_MASTER_KEY") -> bytes:
     """The PHI master key wraps the per-organization data keys (DESIGN.md, field encryption).
 
     It is never derived from SECRET_KEY: the two are rotated and guarded separately.
@@ -37,13 +37,21 @@ def _read_master_key(encoded: str) -> bytes:
     try:
         key = base64.urlsafe_b64decode(encoded.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError) as error:
-        raise ImproperlyConfigured("PHI_MASTER_KEY must be URL-safe base64") from error
+        raise ImproperlyConfigured(f"{name} must be URL-safe base64") from error
     if len(key) != 32:
-        raise ImproperlyConfigured("PHI_MASTER_KEY must decode to exactly 32 bytes (AES-256)")
+        raise ImproperlyConfigured(f"{name} must decode to exactly 32 bytes (AES-256)")
     return key
 
 
 PHI_MASTER_KEY = _read_master_key(env_secret("PHI_MASTER_KEY"))
+# During a master-key rotation only: the old key, so `rotate_keys --rewrap` can unwrap the
+# data keys it wrapped (docs/operations/keys.md). Unset it once the rewrap has finished.
+_previous_master_key = env_secret("PHI_MASTER_KEY_PREVIOUS")
+PHI_MASTER_KEY_PREVIOUS = (
+    _read_master_key(_previous_master_key, "PHI_MASTER_KEY_PREVIOUS")
+    if _previous_master_key
+    else None
+)
 
 
 def _read_audit_signing_key(encoded: str) -> str:
@@ -263,7 +271,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "30/m/ip", "reset_password": "5/m/ip,3/m/
 LOGIN_LOCKOUT_THRESHOLD = env_int("LOGIN_LOCKOUT_THRESHOLD", default=5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", default=15)
 
-MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
+# TOTP secrets and recovery-code seeds are encrypted under a key derived from the master key.
+MFA_ADAPTER = "phiwarden.vault.mfa.SecretEncryptingMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "PHI Warden"
 MFA_PASSKEY_LOGIN_ENABLED = False
@@ -298,6 +307,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Encrypted blobs (X12 files, signed BAAs): ciphertext only, files mode 600 (vault/blobs.py).
+    "phi_blobs": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR / "blobs",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -18,14 +18,13 @@ PASSWORD = "correct horse battery staple 42"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
+def _fresh_cache() -> None:
     """The in-memory cache holds allauth's log-in rate limits and used TOTP codes; clear it
     around each test so no test inherits another's (a 429, or a code "already used")."""
     from django.core.cache import caches
 
     for cache in caches.all(initialized_only=True):
         cache.clear()
-    yield
 
 
 def _member(organization: Organization, role: Role, email: str) -> Membership:

@@ -79,6 +79,18 @@ class EventCode(models.TextChoices):
     FLOW_MAP_REVIEWED = "partners.flow_map.reviewed", "PHI flow map review signed off"
     PARTNERS_IMPORTED = "partners.import.applied", "Vendors or clients imported from CSV"
     PARTNERS_EXPORTED = "partners.export.downloaded", "Partner register exported"
+    # Billing records (45 CFR 164.312(b); reads name the patients and fields disclosed)
+    BILLING_FILE_IMPORTED = "billing.file.imported", "X12 file imported"
+    BILLING_FILE_REFUSED = "billing.file.refused", "X12 file refused"
+    BILLING_CLAIM_IMPORTED = "billing.claim.imported", "Claim imported"
+    BILLING_PAYMENT_IMPORTED = "billing.payment.imported", "Claim payment imported"
+    BILLING_PHI_VIEWED = "billing.phi.viewed", "Billing PHI viewed"
+    BILLING_PATIENT_LOOKUP = "billing.patient.lookup", "Patient looked up"
+    BILLING_QUEUE_VIEWED = "billing.queue.viewed", "Work queue viewed"
+    BILLING_EXPORTED = "billing.export.downloaded", "Work queue exported"
+    BILLING_EXPORT_REQUESTED = "billing.export.requested", "Large export requested"
+    BILLING_EXPORT_APPROVED = "billing.export.approved", "Large export approved"
+    BILLING_RESTRICTION_RECORDED = "billing.restriction.recorded", "Self-pay restriction recorded"
     # Demo data
     DEMO_SEEDED = "core.demo.seeded", "Synthetic demo data created"
 

@@ -7,8 +7,6 @@ API run as they do in production.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.db import connection
 from django.test import Client as HttpClient
@@ -25,7 +23,7 @@ SECRET_MARK = "fail-closed-target-7731"
 
 
 @pytest.fixture
-def audit_store_broken() -> Iterator[None]:
+def audit_store_broken() -> None:
     """From now on, inserting an audit event fails inside the database."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -43,7 +41,7 @@ def audit_store_broken() -> Iterator[None]:
                 "CREATE TRIGGER test_audit_broken BEFORE INSERT ON audit_auditevent "
                 "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
             )
-    yield  # the test's transaction rolls the trigger back
+    # The test's transaction rolls the trigger back.
 
 
 @pytest.fixture

@@ -64,7 +64,11 @@ class ApiRoute:
     capability: Capability | None
     # The JSON body of an allowed call (POST/PUT/PATCH); values may be `Param("name")`.
     body: dict[str, Any] | None = field(default=None, hash=False)
+    # Or a multipart form (file uploads); values may be Params or zero-argument callables.
+    multipart: dict[str, Any] | None = field(default=None, hash=False)
     ok_status: tuple[int, ...] = (200,)
+    # An allowed write that changes no rows but writes this audit event (a look-up).
+    allowed_event: str = ""
     # Whether the path's parameters name one organization's objects (then another
     # organization's object must answer 404). False for values such as a period "2025-02".
     tenant_path: bool = True
@@ -86,7 +90,10 @@ class Contribution:
 
 
 def resolve(value: Any, params: dict[str, Any]) -> Any:
-    """Fill `Param`s (also inside lists and dicts) from a tenant's objects."""
+    """Fill `Param`s (also inside lists and dicts) from a tenant's objects, and call
+    zero-argument callables (a fresh upload for each request)."""
+    if callable(value) and not isinstance(value, type):
+        return value()
     if isinstance(value, Param):
         if value.name not in params:
             raise KeyError(f"no object named {value.name!r}: add it in a matrix build()")

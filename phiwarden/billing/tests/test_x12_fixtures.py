@@ -1,0 +1,90 @@
+"""Tiny hand-written X12 files shared by the X12 tests (data only, no tests here).
+
+Every name, number and date here is made up.
+"""
+
+from __future__ import annotations
+
+PHI_NAME = "QUIXOTEPHILLIPS"  # a PHI-looking value that must never reach an error message
+PHI_MEMBER_ID = "ZZQ987654321"
+
+ISA = (
+    "ISA*00*          *00*          *ZZ*PHIWSYNTH      *ZZ*PHIWSYNTHCH    "
+    "*250630*0930*^*00501*000000001*0*T*:~"
+)
+
+SEGMENTS_837P = [
+    ISA,
+    "GS*HC*PHIWSYNTH*PHIWSYNTHCH*20250630*0930*1*X*005010X222A1~",
+    "ST*837*0001*005010X222A1~",
+    "BHT*0019*00*REF0001*20250630*0930*CH~",
+    "NM1*41*2*PHI WARDEN SYNTHETIC DATA*****46*PHIWSYNTH~",
+    "PER*IC*EDI DESK*TE*2125550100~",
+    "NM1*40*2*PHI WARDEN SYNTHETIC CLEARINGHOUSE*****46*PHIWSYNTHCH~",
+    "HL*1**20*1~",
+    "PRV*BI*PXC*207Q00000X~",
+    "NM1*85*2*LAKESIDE FAMILY MEDICINE ASSOCIATES*****XX*1234567893~",
+    "N3*100 MAIN STREET~",
+    "N4*SPRINGFIELD*IL*627010001~",
+    "REF*EI*071234567~",
+    "HL*2*1*22*0~",
+    "SBR*P*18*G123456******CI~",
+    f"NM1*IL*1*{PHI_NAME}*DULCINEA*Q***MI*{PHI_MEMBER_ID}~",
+    "N3*12 ELM STREET~",
+    "N4*SPRINGFIELD*IL*62701~",
+    "DMG*D8*19330215*F~",
+    "REF*SY*900121234~",
+    "NM1*PR*2*NORTHWIND HEALTH PLAN*****PI*SX101~",
+    "CLM*PW00100000001*150.5***11:B:1*Y*A*Y*Y~",
+    "REF*G1*PA12345678~",
+    "HI*ABK:E119*ABF:I10~",
+    "NM1*82*1*ROCINANTE*SANCHO****XX*1234567893~",
+    "PRV*PE*PXC*207Q00000X~",
+    "LX*1~",
+    "SV1*HC:99213:25*100.5*UN*1***1:2~",
+    "DTP*472*D8*20250401~",
+    "REF*6R*PW00100000001L1~",
+    "LX*2~",
+    "SV1*HC:36415*50*UN*1***1~",
+    "DTP*472*D8*20250401~",
+    "SE*32*0001~",
+    "GE*1*1~",
+    "IEA*1*000000001~",
+]
+
+SEGMENTS_835 = [
+    ISA,
+    "GS*HP*PHIWSYNTH*PHIWSYNTHCH*20250630*0930*3*X*005010X221A1~",
+    "ST*835*0001~",
+    "BPR*I*70.4*C*CHK************20250625~",
+    "TRN*1*0000012345*1071234567~",
+    "DTM*405*20250625~",
+    "N1*PR*NORTHWIND HEALTH PLAN*XV*SX101~",
+    "N3*1 PAYER PLAZA~",
+    "N4*HARTFORD*CT*061010001~",
+    "PER*BL*EDI SUPPORT*TE*2125550101~",
+    "N1*PE*LAKESIDE FAMILY MEDICINE ASSOCIATES*XX*1234567893~",
+    "REF*TJ*071234567~",
+    "LX*1~",
+    "CLP*PW00100000001*1*150.5*80.4*20*12*2500000000001*11*1~",
+    f"NM1*QC*1*{PHI_NAME}*DULCINEA****MI*{PHI_MEMBER_ID}~",
+    "DTM*050*20250405~",
+    "SVC*HC:99213:25*100.5*60.4~",
+    "DTM*472*20250401~",
+    "CAS*CO*45*20.1~",
+    "CAS*PR*3*20~",
+    "REF*6R*PW00100000001L1~",
+    "AMT*B6*80.4~",
+    "SVC*HC:36415*50*20~",
+    "DTM*472*20250401~",
+    "CAS*CO*97*30~",
+    "LQ*HE*M15~",
+    "PLB*1234567893*20251231*WO:2500000000000*10~",
+    "SE*26*0001~",
+    "GE*1*3~",
+    "IEA*1*000000001~",
+]
+
+
+def x12(segments: list[str], separator: str = "\n") -> bytes:
+    return separator.join(segments).encode("ascii")

@@ -1,0 +1,144 @@
+"""Element conversions shared by the parsers; errors name positions, never values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from phiwarden.billing.x12.errors import ErrorCode, X12Error
+from phiwarden.billing.x12.models import Address, Interchange, Name
+from phiwarden.billing.x12.reader import Segment
+
+_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
+def where(segment: Segment, position: int) -> str:
+    return f"{segment.id}{position:02d}"
+
+
+def required(segment: Segment, position: int) -> str:
+    value = segment.get(position)
+    if not value:
+        raise X12Error(
+            segment.number, ErrorCode.MISSING_ELEMENT, f"{where(segment, position)} is required"
+        )
+    return value
+
+
+def number(segment: Segment, position: int) -> Decimal:
+    value = required(segment, position)
+    if _NUMBER.fullmatch(value) is None:
+        raise X12Error(
+            segment.number, ErrorCode.BAD_NUMBER, f"{where(segment, position)} is not a number"
+        )
+    return Decimal(value)
+
+
+def optional_number(segment: Segment, position: int) -> Decimal | None:
+    return number(segment, position) if segment.get(position) else None
+
+
+def integer(segment: Segment, position: int) -> int:
+    value = required(segment, position)
+    if not value.isdigit() or not value.isascii():
+        raise X12Error(
+            segment.number, ErrorCode.BAD_NUMBER, f"{where(segment, position)} is not a number"
+        )
+    return int(value)
+
+
+def parse_date(segment: Segment, position: int, text: str) -> dt.date:
+    """CCYYMMDD (or YYMMDD in the ISA, read as 20YY)."""
+    try:
+        if len(text) == 6 and text.isdigit() and text.isascii():
+            return dt.date(2000 + int(text[:2]), int(text[2:4]), int(text[4:6]))
+        if len(text) == 8 and text.isdigit() and text.isascii():
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        pass
+    raise X12Error(
+        segment.number, ErrorCode.BAD_DATE, f"{where(segment, position)} is not a valid date"
+    )
+
+
+def date(segment: Segment, position: int) -> dt.date:
+    return parse_date(segment, position, required(segment, position))
+
+
+def optional_date(segment: Segment, position: int) -> dt.date | None:
+    value = segment.get(position)
+    return parse_date(segment, position, value) if value else None
+
+
+def parse_time(segment: Segment, position: int, text: str) -> dt.time:
+    """HHMM or HHMMSS (fractional seconds are dropped)."""
+    digits = text[:6]
+    try:
+        if len(digits) in (4, 6) and digits.isdigit() and digits.isascii():
+            second = int(digits[4:6]) if len(digits) == 6 else 0
+            return dt.time(int(digits[:2]), int(digits[2:4]), second)
+    except ValueError:
+        pass
+    raise X12Error(
+        segment.number, ErrorCode.BAD_DATE, f"{where(segment, position)} is not a valid time"
+    )
+
+
+def time(segment: Segment, position: int) -> dt.time:
+    return parse_time(segment, position, required(segment, position))
+
+
+def date_range(segment: Segment, position: int) -> tuple[dt.date, dt.date | None]:
+    """A DTP/DTM date in D8 (one date) or RD8 (CCYYMMDD-CCYYMMDD) format."""
+    text = required(segment, position)
+    if len(text) == 17 and text[8] == "-":
+        return (
+            parse_date(segment, position, text[:8]),
+            parse_date(segment, position, text[9:]),
+        )
+    return parse_date(segment, position, text[:8] if len(text) == 12 else text), None
+
+
+def name(segment: Segment) -> Name:
+    """NM102-NM107 of an NM1 segment."""
+    return Name(
+        last=segment.get(3),
+        first=segment.get(4),
+        middle=segment.get(5),
+        suffix=segment.get(7),
+        entity_type=segment.get(2),
+    )
+
+
+def address(n3: Segment | None, n4: Segment) -> Address:
+    return Address(
+        line1=n3.get(1) if n3 else "",
+        line2=n3.get(2) if n3 else "",
+        city=n4.get(1),
+        state=n4.get(2),
+        postal_code=n4.get(3),
+        country=n4.get(4),
+    )
+
+
+def interchange(segment: Segment) -> Interchange:
+    return Interchange(
+        sender_qualifier=segment.get(5).strip(),
+        sender_id=segment.get(6).strip(),
+        receiver_qualifier=segment.get(7).strip(),
+        receiver_id=segment.get(8).strip(),
+        date=date(segment, 9),
+        time=time(segment, 10),
+        control_number=segment.get(13).strip(),
+        acknowledgment_requested=segment.get(14) == "1",
+        usage_indicator=segment.get(15),
+    )
+
+
+def first_phone(segment: Segment) -> str:
+    """The first TE number of a PER segment (PER03/04, 05/06 or 07/08)."""
+    for position in (3, 5, 7):
+        if segment.get(position) == "TE":
+            return segment.get(position + 1)
+    return ""
