@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from phiwarden.audit.canonical import FORMAT_VERSION
+from phiwarden.audit.canonical import FORMAT_VERSION, event_bytes
 from phiwarden.audit.models import PurgeRecord, TreeHead
 from phiwarden.audit.records import iso_utc
 from phiwarden.audit.verification import _sealed_rows, known_public_keys
@@ -43,7 +43,8 @@ def bundle_write(
             for log_id in log_ids:
                 counts[str(log_id)] = 0
                 for record, _leaf in _sealed_rows(log_id, end=end):
-                    events.write(json.dumps(record, sort_keys=True) + "\n")
+                    # Canonical bytes: the verifier hashes such lines as they are read.
+                    events.write(event_bytes(record).decode() + "\n")
                     counts[str(log_id)] += 1
         with (folder / "tree_heads.jsonl").open("w", encoding="utf-8") as heads:
             chosen = TreeHead.objects.filter(log_id__in=log_ids)

@@ -88,7 +88,11 @@ def audit_events_search(
     events = _filtered(membership, filters)
     if cursor:
         stamp, pk = decode_cursor(cursor)
-        events = events.filter(Q(occurred_at__lt=stamp) | Q(occurred_at=stamp, id__lt=pk))
+        # The plain range lets the index seek to the cursor; the OR alone is only a filter,
+        # and page k would scan every earlier page.
+        events = events.filter(occurred_at__lte=stamp).filter(
+            Q(occurred_at__lt=stamp) | Q(occurred_at=stamp, id__lt=pk)
+        )
     page = list(events.order_by("-occurred_at", "-id")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]

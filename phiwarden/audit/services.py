@@ -13,7 +13,7 @@ from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from phiwarden.audit.codes import EventCode, Outcome
-from phiwarden.audit.models import AuditEvent, AuditEventPatient, PendingSeal, log_id_for
+from phiwarden.audit.models import AuditEvent, AuditEventPatient
 from phiwarden.core import context
 from phiwarden.core.errors import AuditUnavailable
 
@@ -66,8 +66,8 @@ def audit_event_record(
 ) -> AuditEvent:
     """Write one audit event and return it. Raises on failure: callers must not swallow it.
 
-    The event, its patient index rows and its pending-seal marker commit together (a
-    savepoint inside the caller's transaction), so the sealer can never miss an event.
+    The event, its patient index rows and its pending-seal marker (written by a trigger)
+    commit with the caller's transaction, so the sealer can never miss an event.
     """
     if not isinstance(event_code, EventCode):
         raise AuditDataError("event_code must be a member of EventCode")
@@ -105,7 +105,10 @@ def _write(
     fields_disclosed: Sequence[str],
     patient_ids: Sequence[int],
 ) -> AuditEvent:
-    with transaction.atomic():
+    # No savepoint: a failed audit write must doom the caller's whole transaction anyway
+    # (fail closed), and the savepoint cost a round trip per event. The pending-seal marker
+    # is written by a database trigger in the same INSERT (audit/triggers.py).
+    with transaction.atomic(savepoint=False):
         event = AuditEvent.objects.create(
             organization=organization,
             occurred_at=timezone.now(),
@@ -131,5 +134,4 @@ def _write(
                 AuditEventPatient(event=event, organization_id=organization_id, patient_id=pid)
                 for pid in sorted(set(patient_ids))
             )
-        PendingSeal.objects.create(event=event, log_id=log_id_for(organization_id))
     return event

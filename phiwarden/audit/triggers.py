@@ -26,6 +26,19 @@ PROTECTED_TABLES = (
 )
 PERMIT_TABLE = "audit_purge_permit"
 MESSAGE = "audit tables are append-only"
+# Every new event gets its pending-seal marker from the database itself, in the inserting
+# statement: the writer sends one statement per event instead of two, and no code path can
+# write an event that the sealer would not find (INSTALLATION_LOG is 0: models.log_id_for).
+PENDING_TRIGGER = "audit_auditevent_pending_seal"
+_PG_PENDING_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_mark_pending() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO audit_pendingseal (event_id, log_id)
+    VALUES (NEW.id, COALESCE(NEW.organization_id, 0));
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+"""
 
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
@@ -55,6 +68,11 @@ def install_sql(vendor: str) -> list[str]:
                 f"CREATE OR REPLACE TRIGGER {no_update} BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()"
             )
+        statements += [
+            _PG_PENDING_FUNCTION,
+            f"CREATE OR REPLACE TRIGGER {PENDING_TRIGGER} AFTER INSERT ON audit_auditevent "
+            "FOR EACH ROW EXECUTE FUNCTION audit_mark_pending()",
+        ]
         return statements
     if vendor == "sqlite":
         for table in PROTECTED_TABLES:
@@ -66,12 +84,21 @@ def install_sql(vendor: str) -> list[str]:
                 f"WHEN NOT EXISTS (SELECT 1 FROM {PERMIT_TABLE}) "
                 f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END",
             ]
+        statements.append(
+            f"CREATE TRIGGER IF NOT EXISTS {PENDING_TRIGGER} AFTER INSERT ON audit_auditevent "  # noqa: S608
+            "BEGIN INSERT INTO audit_pendingseal (event_id, log_id) "
+            "VALUES (NEW.id, COALESCE(NEW.organization_id, 0)); END"
+        )
         return statements
     raise NotImplementedError(f"append-only triggers are not written for {vendor}")
 
 
 def remove_sql(vendor: str) -> list[str]:
-    statements: list[str] = []
+    """Drop every trigger of this module (what a database owner could do)."""
+    statements: list[str] = [
+        f"DROP TRIGGER IF EXISTS {PENDING_TRIGGER}"
+        + (" ON audit_auditevent" if vendor == "postgresql" else "")
+    ]
     for table in PROTECTED_TABLES:
         no_update, no_delete = _trigger_names(table)
         if vendor == "postgresql":

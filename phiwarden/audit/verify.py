@@ -99,6 +99,150 @@ def purge_record_valid(public_keys: Mapping[str, bytes], record: Mapping[str, An
     return True
 
 
+class LogChecker:
+    """Checks one log's records one at a time, in sequence order, so that a bundle holding
+    several logs is read once. `verify_log` drives it over an iterable of records.
+
+    `stored_leaves` (database only) are the hashes written when each event was sealed:
+    with them a changed event is named exactly. `start`, after a retention purge, is the
+    signed purge record at the purge boundary with its frontier.
+    """
+
+    def __init__(
+        self,
+        log_id: int,
+        tree_heads: Sequence[Mapping[str, Any]],
+        public_keys: Mapping[str, bytes],
+        *,
+        stored_leaves: Iterable[bytes] | None = None,
+        start: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.report = LogReport(log_id=log_id, tree_heads=len(tree_heads))
+        self.closed = False  # a problem was found: later records are not looked at
+        self._start = start
+        self._frontier = merkle.Frontier()
+        self._stored = iter(stored_leaves) if stored_leaves is not None else None
+        self._last_id: int | None = None
+        self._heads: list[Mapping[str, Any]] = []
+        self._sizes: list[int] = []
+        self._head_index = 0
+        self._next_size = -1  # size of the next tree head to check, -1 when none is left
+        heads = sorted(tree_heads, key=lambda h: int(h["tree_size"]))
+        for head in heads:
+            if not signature_valid(public_keys, head):
+                self._fail("tree head signature does not verify", tree_size=int(head["tree_size"]))
+                return
+        if start is not None:
+            if not purge_record_valid(public_keys, start):
+                self._fail(
+                    "the retention purge record's signature does not verify",
+                    tree_size=int(start.get("tree_size", 0)),
+                )
+                return
+            self._frontier = merkle.Frontier.from_json(start["frontier"])
+            if self._frontier.root().hex() != start["root"] or self._frontier.size != int(
+                start["tree_size"]
+            ):
+                self._fail("purge boundary frontier does not match its root")
+                return
+        self._heads = [h for h in heads if int(h["tree_size"]) > self._frontier.size]
+        self._sizes = [int(h["tree_size"]) for h in self._heads]
+        self._next_size = self._sizes[0] if self._sizes else -1
+
+    def _fail(self, reason: str, **where: Any) -> None:
+        self.report.problems.append(Problem(self.report.log_id, reason, **where))
+        self.closed = True
+
+    def feed(self, record: Mapping[str, Any], canonical: bytes | None = None) -> bool:
+        """Check the next record of the log. False once a problem is found: stop feeding.
+
+        `canonical`, when given, is the record's canonical encoding as read from a bundle:
+        it is hashed as it is instead of encoding the record again. That is sound because
+        only the exact sealed bytes hash into the signed roots, but a mismatch is then
+        seen only at the next tree head (see `verify_bundle`, which re-checks such a log
+        the slow way to name the event)."""
+        if self.closed:
+            return False
+        frontier = self._frontier
+        expected_seq = frontier.size
+        seq, event_id = record.get("seq"), record.get("id")
+        if seq != expected_seq:
+            reason = (
+                f"expected sequence {expected_seq}, found {seq}: an event before it is missing"
+                if isinstance(seq, int) and seq > expected_seq
+                else f"expected sequence {expected_seq}, found {seq}: events are out of order"
+            )
+            self._fail(reason, event_id=event_id, sequence=expected_seq)
+            return False
+        try:
+            leaf = merkle.leaf_hash(event_bytes(record) if canonical is None else canonical)
+        except ValueError as error:
+            self._fail(str(error), event_id=event_id, sequence=seq)
+            return False
+        if self._stored is not None:
+            sealed_leaf = next(self._stored, None)
+            if sealed_leaf is None or bytes(sealed_leaf) != leaf:
+                self._fail("event differs from what was sealed", event_id=event_id, sequence=seq)
+                return False
+        frontier.append(leaf)
+        self.report.events += 1
+        self._last_id = event_id
+        if frontier.size == self._next_size:
+            self._check_heads(seq)
+        return not self.closed
+
+    def _check_heads(self, seq: int) -> None:
+        """The tree has reached the size of the next signed head(s): compare the roots."""
+        size = self._frontier.size
+        root = self._frontier.root().hex()
+        while self._head_index < len(self._heads) and self._sizes[self._head_index] == size:
+            if root != self._heads[self._head_index]["root"]:
+                self._fail(
+                    "root does not match the signed tree head: an event up to here was "
+                    "changed, added or removed",
+                    event_id=self._last_id,
+                    sequence=seq,
+                    tree_size=size,
+                )
+                return
+            self._head_index += 1
+        self._next_size = (
+            self._sizes[self._head_index] if self._head_index < len(self._sizes) else -1
+        )
+
+    def finish(self) -> LogReport:
+        """The checks that need the whole log: no signed head beyond its end, none missing."""
+        if self.closed:
+            return self.report
+        self.closed = True
+        size, heads, last_id = self._frontier.size, self._heads, self._last_id
+        if self._head_index < len(heads):
+            head = heads[self._head_index]
+            self.report.problems.append(
+                Problem(
+                    self.report.log_id,
+                    f"the log ends at {size} events but a signed tree head covers "
+                    f"{head['tree_size']}: events at the end were removed",
+                    event_id=last_id,
+                    tree_size=int(head["tree_size"]),
+                )
+            )
+        elif heads and size > self._sizes[-1]:
+            self.report.problems.append(
+                Problem(
+                    self.report.log_id,
+                    f"{size - self._sizes[-1]} sealed events are not covered "
+                    "by any signed tree head",
+                    event_id=last_id,
+                )
+            )
+        elif not heads and size and self._start is None:
+            self.report.problems.append(
+                Problem(self.report.log_id, "sealed events but no signed tree head")
+            )
+        return self.report
+
+
 def verify_log(
     log_id: int,
     records: Iterable[Mapping[str, Any]],
@@ -108,114 +252,18 @@ def verify_log(
     stored_leaves: Iterable[bytes] | None = None,
     start: Mapping[str, Any] | None = None,
 ) -> LogReport:
-    """Check one log. `records` come in sequence order; `tree_heads` in size order.
+    """Check one log. `records` come in sequence order; `tree_heads` in any order.
 
     `stored_leaves` (database only) are the hashes written when each event was sealed:
     with them a changed event is named exactly. `start`, after a retention purge, is the
-    signed tree head at the purge boundary with its frontier.
+    signed purge record at the purge boundary with its frontier.
     """
-    report = LogReport(log_id=log_id, tree_heads=len(tree_heads))
-    heads = sorted(tree_heads, key=lambda h: int(h["tree_size"]))
-    for head in heads:
-        if not signature_valid(public_keys, head):
-            report.problems.append(
-                Problem(
-                    log_id, "tree head signature does not verify", tree_size=int(head["tree_size"])
-                )
-            )
-            return report
-    frontier = merkle.Frontier()
-    if start is not None:
-        if not purge_record_valid(public_keys, start):
-            report.problems.append(
-                Problem(
-                    log_id,
-                    "the retention purge record's signature does not verify",
-                    tree_size=int(start.get("tree_size", 0)),
-                )
-            )
-            return report
-        frontier = merkle.Frontier.from_json(start["frontier"])
-        if frontier.root().hex() != start["root"] or frontier.size != int(start["tree_size"]):
-            report.problems.append(
-                Problem(log_id, "purge boundary frontier does not match its root")
-            )
-            return report
-    heads = [h for h in heads if int(h["tree_size"]) > frontier.size]
-    head_index = 0
-    stored = iter(stored_leaves) if stored_leaves is not None else None
-    last_id: int | None = None
-    for record in records:
-        expected_seq = frontier.size
-        seq, event_id = record.get("seq"), record.get("id")
-        if seq != expected_seq:
-            reason = (
-                f"expected sequence {expected_seq}, found {seq}: an event before it is missing"
-                if isinstance(seq, int) and seq > expected_seq
-                else f"expected sequence {expected_seq}, found {seq}: events are out of order"
-            )
-            report.problems.append(
-                Problem(log_id, reason, event_id=event_id, sequence=expected_seq)
-            )
-            return report
-        try:
-            leaf = merkle.leaf_hash(event_bytes(record))
-        except ValueError as error:
-            report.problems.append(Problem(log_id, str(error), event_id=event_id, sequence=seq))
-            return report
-        if stored is not None:
-            sealed_leaf = next(stored, None)
-            if sealed_leaf is None or bytes(sealed_leaf) != leaf:
-                report.problems.append(
-                    Problem(
-                        log_id,
-                        "event differs from what was sealed",
-                        event_id=event_id,
-                        sequence=seq,
-                    )
-                )
-                return report
-        frontier.append(leaf)
-        report.events += 1
-        last_id = event_id
-        while head_index < len(heads) and int(heads[head_index]["tree_size"]) == frontier.size:
-            head = heads[head_index]
-            if frontier.root().hex() != head["root"]:
-                report.problems.append(
-                    Problem(
-                        log_id,
-                        "root does not match the signed tree head: an event up to here was "
-                        "changed, added or removed",
-                        event_id=last_id,
-                        sequence=seq,
-                        tree_size=frontier.size,
-                    )
-                )
-                return report
-            head_index += 1
-    if head_index < len(heads):
-        head = heads[head_index]
-        report.problems.append(
-            Problem(
-                log_id,
-                f"the log ends at {frontier.size} events but a signed tree head covers "
-                f"{head['tree_size']}: events at the end were removed",
-                event_id=last_id,
-                tree_size=int(head["tree_size"]),
-            )
-        )
-    elif heads and frontier.size > int(heads[-1]["tree_size"]):
-        report.problems.append(
-            Problem(
-                log_id,
-                f"{frontier.size - int(heads[-1]['tree_size'])} sealed events are not covered "
-                "by any signed tree head",
-                event_id=last_id,
-            )
-        )
-    elif not heads and frontier.size and start is None:
-        report.problems.append(Problem(log_id, "sealed events but no signed tree head"))
-    return report
+    checker = LogChecker(log_id, tree_heads, public_keys, stored_leaves=stored_leaves, start=start)
+    if not checker.closed:
+        for record in records:
+            if not checker.feed(record):
+                break
+    return checker.finish()
 
 
 # --- Bundles -----------------------------------------------------------------
@@ -237,7 +285,71 @@ def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[dict[str, Any]]:
                     raise BundleError(f"{name} line {number} is not JSON") from error
 
 
+_CHUNK = 1 << 20
+
+
+def _event_records(
+    archive: zipfile.ZipFile, digest: str | None
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """(line, record) for each line of events.jsonl, read once in large chunks; its
+    checksum is computed on the way and checked at the end (a mismatch makes the whole
+    bundle unreadable)."""
+    name = "events.jsonl"
+    decode = json.JSONDecoder().decode
+    checksum = hashlib.sha256()
+    number = 0
+    tail = b""
+    with archive.open(name) as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            checksum.update(chunk)
+            lines = (tail + chunk).split(b"\n") if chunk else [tail]
+            tail = lines.pop() if chunk else b""
+            for raw in lines:
+                number += 1
+                if not raw.strip():
+                    continue
+                try:
+                    record = decode(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                    raise BundleError(f"{name} line {number} is not JSON") from error
+                if not isinstance(record, dict):
+                    raise BundleError(f"{name} line {number} is not an event record")
+                yield raw, record
+            if not chunk:
+                break
+    if digest is not None and checksum.hexdigest() != digest:
+        raise BundleError(f"{name} does not match the manifest's checksum")
+
+
+def _log_of(record: Mapping[str, Any]) -> int:
+    try:
+        return int(record["org"] or 0)
+    except (KeyError, TypeError, ValueError) as error:
+        raise BundleError(f"event {record.get('id')!r} names no valid log") from error
+
+
+def _is_canonical(line: bytes, record: Mapping[str, Any]) -> bool:
+    try:
+        return line.rstrip(b"\r") == event_bytes(record)
+    except ValueError:
+        return False
+
+
 def verify_bundle(path: str) -> list[LogReport]:
+    """Verify every log of a bundle, reading its events once (memory stays flat).
+
+    When the bundle's lines are the canonical encodings themselves (the first line
+    tells), each line is hashed as read, which spares encoding every record again. If a
+    log then fails, the bundle is checked again the slow way, which names the first
+    changed event exactly and accepts a line that only differs in formatting."""
+    reports = _verify_bundle(path, fast=True)
+    if all(report.ok for report in reports):
+        return reports
+    return _verify_bundle(path, fast=False)
+
+
+def _verify_bundle(path: str, *, fast: bool) -> list[LogReport]:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as error:
@@ -248,7 +360,10 @@ def verify_bundle(path: str) -> list[LogReport]:
         if missing:
             raise BundleError(f"bundle lacks {', '.join(missing)}")
         manifest = json.loads(archive.read("manifest.json"))
-        for name, digest in manifest.get("sha256", {}).items():
+        digests = dict(manifest.get("sha256", {}))
+        for name, digest in digests.items():
+            if name == "events.jsonl":
+                continue  # checked while it is read, below
             if hashlib.sha256(archive.read(name)).hexdigest() != digest:
                 raise BundleError(f"{name} does not match the manifest's checksum")
         keys = {
@@ -259,15 +374,19 @@ def verify_bundle(path: str) -> list[LogReport]:
         for head in _lines(archive, "tree_heads.jsonl"):
             heads_by_log.setdefault(int(head["log"]), []).append(head)
         starts = {int(s["log"]): s for s in manifest.get("starts", [])}
-        reports = []
-        for log_id in sorted(set(heads_by_log) | {int(x) for x in manifest.get("logs", [])}):
-            records = (r for r in _lines(archive, "events.jsonl") if int(r["org"] or 0) == log_id)
-            reports.append(
-                verify_log(
-                    log_id, records, heads_by_log.get(log_id, []), keys, start=starts.get(log_id)
-                )
-            )
-        return reports
+        log_ids = sorted(set(heads_by_log) | {int(x) for x in manifest.get("logs", [])})
+        checkers = {
+            log_id: LogChecker(log_id, heads_by_log.get(log_id, []), keys, start=starts.get(log_id))
+            for log_id in log_ids
+        }
+        hash_lines: bool | None = None if fast else False
+        for line, record in _event_records(archive, digests.get("events.jsonl")):
+            if hash_lines is None:
+                hash_lines = _is_canonical(line, record)
+            checker = checkers.get(_log_of(record))
+            if checker is not None:  # events of logs the bundle does not cover are ignored
+                checker.feed(record, line.rstrip(b"\r") if hash_lines else None)
+        return [checkers[log_id].finish() for log_id in log_ids]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
