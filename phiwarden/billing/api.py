@@ -200,7 +200,11 @@ def import_file(
     if client is None:
         raise ImportRefused("No such client in your organization.")
     result = x12_import(
-        actor=token.membership, client=client, stream=file, filename=file.name or "upload.x12"
+        actor=token.membership,
+        client=client,
+        stream=file,
+        filename=file.name or "upload.x12",
+        channel="api_tls",
     )
     out = ImportOut(
         file_id=result.file.pk if result.file else None,

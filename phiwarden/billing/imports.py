@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from phiwarden.accounts.models import Client, Membership
+from phiwarden.accounts.models import Client, Membership, Organization
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
 from phiwarden.audit.codes import EventCode
@@ -52,6 +52,8 @@ from phiwarden.billing.models import (
 from phiwarden.billing.x12 import models as x12
 from phiwarden.billing.x12.errors import X12Error
 from phiwarden.billing.x12.parser import parse_x12
+from phiwarden.partners.models import PhiClass, Stage
+from phiwarden.partners.services.flows import flow_observed
 from phiwarden.vault.blobs import BlobTooLarge, blob_storage, blob_store
 from phiwarden.vault.services import OrganizationCipher, cipher_for
 
@@ -110,6 +112,34 @@ def _sniff_interchange(spooled: IO[bytes]) -> x12.Interchange:
     if isinstance(first, x12.Claim):
         return first.transaction.interchange
     return first.remittance.interchange
+
+
+def client_for_file(organization: Organization, stream: IO[bytes]) -> Client:
+    """The client a file belongs to, from the provider NPI it names (an 837's billing
+    provider, an 835's payee), among providers already imported for the organization."""
+    try:
+        first = next(iter(parse_x12(stream)), None)
+    except X12Error as error:
+        raise ImportRefused(str(error)) from error
+    if first is None:
+        raise ImportRefused("The interchange holds no claim or payment.")
+    if isinstance(first, x12.Claim):
+        npi = first.billing_provider.npi
+    else:
+        payee = first.remittance.payee
+        npi = payee.id if payee.id_qualifier == "XX" else ""
+    clients = list(
+        Client.objects.for_organization(organization)
+        .filter(pk__in=Provider.objects.filter(organization=organization, npi=npi).values("client"))
+        .distinct()[:2]
+    )
+    if len(clients) != 1:
+        raise ImportRefused(
+            "The file's provider NPI matches "
+            + ("no client" if not clients else "more than one client")
+            + "; name the client explicitly."
+        )
+    return clients[0]
 
 
 class _Writer:
@@ -480,6 +510,19 @@ def _apply_payment(claim: Claim, item: x12.ClaimPayment) -> None:
 _FILE_KIND = {"837P": FileKind.CLAIMS_837P, "837I": FileKind.CLAIMS_837I}
 
 
+def _observe_flow(
+    organization: Organization, client: Client, channel: str, kind: str, writer: _Writer
+) -> None:
+    """Suggest (or count) the flow on the PHI flow map that this file just travelled
+    (45 CFR 164.308(a)(1)(ii)(A): know where PHI goes). Claims come from the client;
+    remittances come back from payers through the clearinghouse."""
+    classes = [PhiClass.DEMOGRAPHICS, PhiClass.INSURANCE, PhiClass.PAYMENTS]
+    if kind != FileKind.REMITTANCE_835:
+        classes += [PhiClass.DIAGNOSES, PhiClass.PROCEDURES]
+    stage = Stage.REMITS if kind == FileKind.REMITTANCE_835 else Stage.CLAIMS
+    flow_observed(organization, client, channel, stage, phi_classes=[c.value for c in classes])
+
+
 def _items(spooled: IO[bytes]) -> Iterator[x12.ParsedItem]:
     try:
         yield from parse_x12(spooled)
@@ -493,9 +536,14 @@ def x12_import(
     client: Client,
     stream: IO[bytes],
     filename: str,
+    channel: str = "secure_portal",
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import one X12 file for one client. See the module docstring for the guarantees."""
+    """Import one X12 file for one client. See the module docstring for the guarantees.
+
+    `channel` is how the file reached us (partners' Channel values: a web upload is the
+    secure portal, the API is api_tls, a file picked up from a drop folder is usually
+    sftp); the import records it on the PHI flow map as an observed flow."""
     capability_require(actor, Capability.BILLING_IMPORT)
     if client.organization_id != actor.organization_id:
         raise ImportRefused("That client is not in your organization.")
@@ -517,7 +565,7 @@ def x12_import(
             )
         if previous is not None:
             return ImportResult(file=previous, duplicate=True)
-        return _import_new(actor, client, spooled, filename, sha256, interchange, progress)
+        return _import_new(actor, client, spooled, filename, sha256, interchange, channel, progress)
 
 
 def _import_new(
@@ -527,6 +575,7 @@ def _import_new(
     filename: str,
     sha256: str,
     interchange: x12.Interchange,
+    channel: str,
     progress: Progress | None,
 ) -> ImportResult:
     organization = actor.organization
@@ -577,6 +626,7 @@ def _import_new(
             source.claims = result.claims + result.payments
             source.transactions = len({*writer.remittances}) or 1
             source.save(update_fields=["kind", "claims", "transactions", "updated_at"])
+            _observe_flow(organization, client, channel, source.kind, writer)
             audit_event_record(
                 actor=actor.user,
                 organization=organization,

@@ -64,6 +64,7 @@ from phiwarden.core.tests.matrix import (
     merged,
     resolve,
 )
+from phiwarden.core.tests.phi_door import phi_door_guard
 
 pytestmark = pytest.mark.django_db
 
@@ -490,7 +491,10 @@ def observe(django_capture_on_commit_callbacks, mailoutbox):
         **headers,
     ) -> Observed:
         before, last_event = _db_state(), _last_event_id()
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            phi_door_guard() as door,
+        ):
             if json_body is not None:
                 response = client.generic(
                     method,
@@ -503,6 +507,8 @@ def observe(django_capture_on_commit_callbacks, mailoutbox):
                 response = client.post(url, data or {}, headers=headers, follow=follow)
             else:
                 response = client.get(url, data, headers=headers, follow=follow)
+        # DESIGN.md, the PHI door: no view or endpoint queries a PHI table itself.
+        assert door.violations == [], f"PHI read outside the door: {door.violations[:3]}"
         return Observed(
             response=response,
             before=before,
@@ -1089,3 +1095,33 @@ def test_ops_admin_opens_for_staff_only_after_mfa_enrolment(world):
     assert before_enrolment.status_code == 302
     assert before_enrolment["Location"] == "/accounts/2fa/totp/activate/"
     assert after_enrolment.status_code == 200
+
+
+# --- The PHI door guard is not vacuous ------------------------------------------------
+
+
+def test_the_door_guard_counts_reads_through_the_selectors(world):
+    client = world.browser(Role.CODER)
+    url = reverse(
+        "billing:claim-detail",
+        kwargs={
+            "org_slug": world.ours.organization.slug,
+            "claim_id": world.ours.params["claim_id"],
+        },
+    )
+    with phi_door_guard() as door:
+        response = client.get(url)
+
+    assert response.status_code == 200
+    assert door.through_door > 0
+    assert door.violations == []
+
+
+def test_the_door_guard_catches_a_direct_query(world):
+    from phiwarden.billing.models import Patient
+
+    with phi_door_guard() as door:
+        Patient.objects.filter(organization=world.ours.organization).count()
+
+    assert door.violations
+    assert door.violations[0].startswith("billing_patient queried from")
