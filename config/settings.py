@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "phiwarden.vault",
     "phiwarden.billing",
     "phiwarden.partners",
+    "phiwarden.incidents",
     "phiwarden.compliance",
 ]
 
