@@ -70,6 +70,10 @@ class EventCode(models.TextChoices):
     BAA_EXPIRY_WARNED = "partners.baa.expiry_warned", "BAA expiry warning sent"
     PARTNER_DOCUMENT_STORED = "partners.document.stored", "Partner document stored (encrypted)"
     PARTNER_DOCUMENT_DOWNLOADED = "partners.document.downloaded", "Partner document downloaded"
+    ATTESTATION_DOCUMENT_ATTACHED = (
+        "partners.attestation.document_attached",
+        "Vendor attestation report attached",
+    )
     FLOW_CREATED = "partners.flow.created", "PHI flow mapped"
     FLOW_UPDATED = "partners.flow.updated", "PHI flow updated"
     FLOW_OBSERVED = "partners.flow.observed", "PHI flow observed by an import"
@@ -90,7 +94,10 @@ class EventCode(models.TextChoices):
     BILLING_EXPORTED = "billing.export.downloaded", "Work queue exported"
     BILLING_EXPORT_REQUESTED = "billing.export.requested", "Large export requested"
     BILLING_EXPORT_APPROVED = "billing.export.approved", "Large export approved"
+    BILLING_EXPORT_DENIED = "billing.export.denied", "Large export denied"
     BILLING_RESTRICTION_RECORDED = "billing.restriction.recorded", "Self-pay restriction recorded"
+    # Incidents and breach notification (45 CFR 164.400-164.414)
+    INCIDENT_SCOPED = "incidents.breach.scoped", "Breach scope computed"
     # Demo data
     DEMO_SEEDED = "core.demo.seeded", "Synthetic demo data created"
 

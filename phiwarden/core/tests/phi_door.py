@@ -33,6 +33,7 @@ _PHI_TABLE = re.compile(r'\b"?(' + "|".join(PHI_TABLES) + r')"?\b')
 # The door (selectors: checked, projected, audited reads) and the audited write paths.
 ALLOWED_MODULES = (
     "phiwarden/billing/selectors.py",
+    "phiwarden/billing/scoping.py",
     "phiwarden/billing/imports.py",
     "phiwarden/billing/services.py",
     "phiwarden/vault/rotation.py",
