@@ -49,6 +49,10 @@ class Capability(StrEnum):
     BILLING_EXPORT = "billing.export"
     BILLING_WORK_CLAIMS = "billing.work_claims"
     BILLING_POST_PAYMENTS = "billing.post_payments"
+    # Two-person control of large exports (45 CFR 164.312(b), 164.502(b)): the approver
+    BILLING_APPROVE_EXPORTS = "billing.approve_exports"
+    # Self-pay restrictions on disclosure to a health plan (45 CFR 164.522(a)(1)(vi))
+    BILLING_RECORD_RESTRICTIONS = "billing.record_restrictions"
     # The program
     INCIDENTS_REPORT = "incidents.report"
     INCIDENTS_MANAGE = "incidents.manage"
@@ -68,6 +72,7 @@ _OFFICER = (
     | {C.CLIENTS_MANAGE, C.API_TOKENS_USE, C.CHECKLIST_VIEW}
     | {C.AUDIT_VIEW, C.AUDIT_EXPORT, C.AUDIT_VIEW_PATIENT_IDS, C.AUDIT_REVIEW}
     | {C.BILLING_VIEW_PHI, C.BILLING_EXPORT, C.INCIDENTS_MANAGE}
+    | {C.BILLING_APPROVE_EXPORTS, C.BILLING_RECORD_RESTRICTIONS}
     | {C.PARTNERS_VIEW, C.PARTNERS_MANAGE}
 )
 
@@ -78,7 +83,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.BILLING_MANAGER: frozenset(
         _BILLING_STAFF
         | {C.MEMBERS_VIEW, C.CHECKLIST_VIEW, C.BILLING_IMPORT, C.BILLING_WORK_CLAIMS}
-        | {C.BILLING_POST_PAYMENTS, C.PARTNERS_VIEW}
+        | {C.BILLING_POST_PAYMENTS, C.PARTNERS_VIEW, C.BILLING_RECORD_RESTRICTIONS}
     ),
     Role.ELIGIBILITY_SPECIALIST: frozenset(_BILLING_STAFF),
     Role.CODER: frozenset(_BILLING_STAFF),

@@ -6,15 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from phiwarden.accounts.api_auth import token_require
 from phiwarden.accounts.models import Client
 from phiwarden.accounts.roles import Capability
-from phiwarden.billing import selectors
+from phiwarden.billing import selectors, services
 from phiwarden.billing.imports import ImportRefused, x12_import
+from phiwarden.billing.models import ExportRequest
 
 router = Router(tags=["billing"])
 
@@ -214,3 +217,227 @@ def import_file(
         unmatched_payments=result.unmatched_payments,
     )
     return Status(200 if result.duplicate else 201, out)
+
+
+# --- Export requests (decisions and downloads need re-authentication: pages only) ------
+
+
+class ExportRequestIn(Schema):
+    purpose: str
+    status: str | None = None
+    client_id: int | None = None
+    format: str = "csv"
+    recipient: str
+    reason: str
+
+
+class ExportRequestOut(Schema):
+    id: int
+    state: str
+    purpose: str
+    queue_status: str
+    client_id: int | None
+    format: str
+    rows_requested: int
+    recipient: str
+    reason: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    decision_reason: str
+    expires_at: dt.datetime | None
+    downloaded_at: dt.datetime | None
+
+
+def _export_request_out(r: ExportRequest) -> ExportRequestOut:
+    now = timezone.now()
+    return ExportRequestOut(
+        id=r.pk,
+        state=ExportRequest.State.EXPIRED.value if r.is_expired(now) else r.state,
+        purpose=r.purpose,
+        queue_status=r.queue_status,
+        client_id=r.client_id,
+        format=r.file_format,
+        rows_requested=r.rows_requested,
+        recipient=r.recipient,
+        reason=r.reason,
+        created_at=r.created_at,
+        decided_at=r.decided_at,
+        decision_reason=r.decision_reason,
+        expires_at=r.expires_at,
+        downloaded_at=r.downloaded_at,
+    )
+
+
+@router.get("/export-requests", response=list[ExportRequestOut])
+def export_requests(request: HttpRequest) -> list[ExportRequestOut]:
+    """The token holder's own export requests, newest first."""
+    token = token_require(request, Capability.BILLING_EXPORT)
+    return [
+        _export_request_out(r) for r in selectors.export_requests_mine(membership=token.membership)
+    ]
+
+
+@router.post("/export-requests", response={201: ExportRequestOut})
+def export_request_create(request: HttpRequest, body: ExportRequestIn) -> Status[ExportRequestOut]:
+    """Ask a privacy officer to approve an export; approve and download on the pages."""
+    token = token_require(request, Capability.BILLING_EXPORT)
+    created = services.export_request_create(
+        actor=token.membership,
+        purpose=body.purpose,
+        status=body.status,
+        client_id=body.client_id,
+        file_format=body.format,
+        recipient=body.recipient,
+        reason=body.reason,
+    )
+    return Status(201, _export_request_out(created))
+
+
+# --- Self-pay restrictions and the claim for the plan ----------------------------------
+
+
+class RestrictionIn(Schema):
+    line_numbers: list[int]
+    paid_in_full: bool
+    note: str = ""
+
+
+class RestrictionOut(Schema):
+    claim_id: int
+    recorded: list[int]
+    already: list[int]
+
+
+@router.post("/claims/{claim_id}/restrictions", response={201: RestrictionOut})
+def claim_restrict(
+    request: HttpRequest, claim_id: int, body: RestrictionIn
+) -> Status[RestrictionOut]:
+    token = token_require(request, Capability.BILLING_RECORD_RESTRICTIONS)
+    if not body.paid_in_full:
+        raise ValidationError(
+            {"paid_in_full": "Only services paid in full out of pocket may be restricted."}
+        )
+    result = services.restriction_record(
+        actor=token.membership, claim_id=claim_id, line_numbers=body.line_numbers, note=body.note
+    )
+    return Status(
+        201,
+        RestrictionOut(claim_id=result.claim_id, recorded=result.recorded, already=result.already),
+    )
+
+
+@router.get("/claims/{claim_id}/x12-for-plan")
+def claim_x12_for_plan(request: HttpRequest, claim_id: int) -> HttpResponse:
+    """The claim's 837 for its health plan, without self-pay restricted lines."""
+    token = token_require(request, Capability.BILLING_WORK_CLAIMS)
+    plan = selectors.claim_x12_for_plan(
+        membership=token.membership, claim_id=claim_id, api_token_prefix=token.prefix
+    )
+    response = HttpResponse(plan.content, content_type="application/edi-x12")
+    response["Content-Disposition"] = f'attachment; filename="{plan.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Remittances -----------------------------------------------------------------------
+
+
+class RemittanceRowOut(Schema):
+    id: int
+    client: str
+    payer: str
+    trace_number: str
+    payment_amount: str
+    payment_method: str
+    payment_date: dt.date | None
+    payments: int
+    unmatched: int
+
+
+class RemittancePageOut(Schema):
+    rows: list[RemittanceRowOut]
+    next_after: int | None
+
+
+class RemittancePaymentOut(Schema):
+    payment_id: int
+    claim_id: int | None
+    status_code: str
+    status_words: str
+    projected: ProjectedOut
+    adjustments: list[dict[str, Any]]
+    remarks: list[dict[str, Any]]
+
+
+class RemittanceOut(Schema):
+    id: int
+    client: str
+    payer: str
+    trace_number: str
+    payment_amount: str
+    payment_method: str
+    payment_date: dt.date | None
+    purpose: str
+    payments: list[RemittancePaymentOut]
+    provider_adjustments: list[dict[str, Any]]
+    withheld: dict[str, str]
+
+
+@router.get("/remittances", response=RemittancePageOut)
+def remittances(
+    request: HttpRequest, after: int | None = None, limit: int = 50
+) -> RemittancePageOut:
+    token = token_require(request, Capability.BILLING_POST_PAYMENTS)
+    page = selectors.remittance_list(membership=token.membership, after=after, limit=limit)
+    return RemittancePageOut(
+        rows=[
+            RemittanceRowOut(
+                id=r.id,
+                client=r.client,
+                payer=r.payer,
+                trace_number=r.trace_number,
+                payment_amount=str(r.payment_amount),
+                payment_method=r.payment_method,
+                payment_date=r.payment_date,
+                payments=r.payments,
+                unmatched=r.unmatched,
+            )
+            for r in page.rows
+        ],
+        next_after=page.next_after,
+    )
+
+
+@router.get("/remittances/{remittance_id}", response=RemittanceOut)
+def remittance(request: HttpRequest, remittance_id: int, purpose: str) -> RemittanceOut:
+    token = token_require(request, Capability.BILLING_VIEW_PHI)
+    d = selectors.remittance_detail(
+        membership=token.membership,
+        remittance_id=remittance_id,
+        purpose=purpose,
+        api_token_prefix=token.prefix,
+    )
+    return RemittanceOut(
+        id=d.id,
+        client=d.client,
+        payer=d.payer,
+        trace_number=d.trace_number,
+        payment_amount=str(d.payment_amount),
+        payment_method=d.payment_method,
+        payment_date=d.payment_date,
+        purpose=d.purpose,
+        payments=[
+            RemittancePaymentOut(
+                payment_id=p.payment_id,
+                claim_id=p.claim_id,
+                status_code=p.status_code,
+                status_words=p.status_words,
+                projected=_projected(p.projected),
+                adjustments=p.adjustments,
+                remarks=p.remarks,
+            )
+            for p in d.payments
+        ],
+        provider_adjustments=d.provider_adjustments,
+        withheld=d.withheld,
+    )

@@ -7,8 +7,9 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing records"
 
     def ready(self) -> None:
-        """Declare the encrypted columns, so `rotate_keys` re-encrypts them."""
-        from phiwarden.billing import models
+        """Declare the encrypted columns, so `rotate_keys` re-encrypts them; register the
+        open export requests as obligations."""
+        from phiwarden.billing import models, obligations  # noqa: F401  (registers)
         from phiwarden.vault import registry
 
         encrypted = {
@@ -36,6 +37,7 @@ class BillingConfig(AppConfig):
                 "member_id_ct",
             ],
             models.ProviderAdjustment: ["reference_ct"],
+            models.PlanRestriction: ["note_ct"],
         }
         for model, columns in encrypted.items():
             registry.register(model, columns=columns)

@@ -97,8 +97,54 @@ class ImportForm(forms.Form):
 
 
 class ExportForm(QueueForm):
+    client: forms.ModelChoiceField[Client] = forms.ModelChoiceField(
+        queryset=Client.objects.none(), required=False, empty_label="Every client"
+    )
     format = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")])
     recipient = forms.CharField(
         max_length=120, help_text="Who will receive the file (a person or a system)."
     )
     reason = forms.CharField(max_length=200, help_text="Why the file is needed.")
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, membership=membership, **kwargs)
+        self.fields["client"].queryset = clients_reached(membership).order_by("name")  # type: ignore[attr-defined]
+
+
+class ExportDecisionForm(forms.Form):
+    request_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("deny", "Deny")], widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label="Reason for your decision",
+        max_length=200,
+        help_text="Kept with the request; the requester sees it.",
+    )
+
+
+class ExportDownloadForm(forms.Form):
+    request_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class RestrictionForm(forms.Form):
+    """45 CFR 164.522(a)(1)(vi): the patient paid in full and asked that the plan not be told."""
+
+    line_numbers = forms.TypedMultipleChoiceField(
+        label="Service lines the patient paid for",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        # LX01 runs to 50 on an 837P and 999 on an 837I; the page lists the claim's lines.
+        choices=[(n, f"Line {n}") for n in range(1, 1000)],
+    )
+    paid_in_full = forms.BooleanField(
+        label="The patient (or someone for them) paid these services in full out of pocket "
+        "and asked that their health plan not be told."
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How the request was received (kept encrypted).",
+    )

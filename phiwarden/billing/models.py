@@ -12,6 +12,7 @@ providers (not about the individual).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -349,8 +350,106 @@ class ExportRecord(OrgOwned):
     fields = models.JSONField(default=list)
     recipient = models.CharField(max_length=120)
     reason = models.CharField(max_length=200)
+    # Set when the export needed a privacy officer's approval.
+    request = models.ForeignKey(
+        "ExportRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = OrganizationScopedQuerySet["ExportRecord"].as_manager()
 
     def __str__(self) -> str:
         return f"export {self.pk}"
+
+
+class ExportRequest(OrgOwned):
+    """A request to export more rows of a work queue than the member's limit allows.
+
+    Two people (45 CFR 164.312(b), 164.502(b); 164.308(a)(4) access authorization): a
+    privacy officer other than the requester approves or denies it with a reason; the
+    approved file can then be downloaded once, by the requester, before `expires_at`. The
+    rows are read through the PHI door at download time, not stored in between.
+    """
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Waiting for a decision"
+        APPROVED = "approved", "Approved, ready to download"
+        DENIED = "denied", "Denied"
+        DOWNLOADED = "downloaded", "Downloaded"
+        EXPIRED = "expired", "Expired before download"
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The queue, as it was asked for: purpose, status, client.
+    purpose = models.CharField(max_length=32)
+    queue_status = models.CharField(max_length=16, blank=True)
+    client = models.ForeignKey(
+        "accounts.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    file_format = models.CharField(max_length=4)
+    recipient = models.CharField(max_length=120)
+    reason = models.CharField(max_length=200)
+    rows_requested = models.PositiveIntegerField(help_text="Rows in the queue when asked.")
+    state = models.CharField(
+        max_length=12, choices=State.choices, default=State.REQUESTED, db_index=True
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrganizationScopedQuerySet["ExportRequest"].as_manager()
+
+    class Meta:
+        constraints = [
+            # Two people: whoever decides is never the person who asked.
+            models.CheckConstraint(
+                condition=~models.Q(approver=models.F("requester")),
+                name="billing_export_request_two_people",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="requested")
+                | models.Q(approver__isnull=False, decided_at__isnull=False),
+                name="billing_export_request_decided_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export request {self.pk}"
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.state == self.State.APPROVED and (
+            self.expires_at is None or self.expires_at <= now
+        )
+
+    def shown_state(self, now: dt.datetime) -> str:
+        """The state as a person should read it: an approval past its window has expired,
+        even before anything marks it so."""
+        if self.is_expired(now):
+            return str(self.State.EXPIRED.label)
+        return str(self.get_state_display())
+
+
+class PlanRestriction(models.Model):
+    """A patient's restriction of disclosure to their health plan of a service paid in
+    full out of pocket (45 CFR 164.522(a)(1)(vi)): which line, who recorded it, when, and
+    a note (encrypted: it may name the patient's words or the payment)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    line = models.OneToOneField(ServiceLine, on_delete=models.PROTECT, related_name="restriction")
+    row_key = models.UUIDField(default=_row_key, unique=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    note_ct = models.BinaryField(null=True)
+
+    objects = OrganizationScopedQuerySet["PlanRestriction"].as_manager()
+
+    def __str__(self) -> str:
+        return f"restriction of line {self.line_id}"

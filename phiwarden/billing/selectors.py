@@ -17,14 +17,15 @@ Views, the API, exports and reports call these and never query billing models fo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import io
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -33,8 +34,9 @@ from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
 from phiwarden.audit.codes import EventCode
 from phiwarden.audit.services import audit_event_record
-from phiwarden.billing import phi
+from phiwarden.billing import phi, reemit
 from phiwarden.billing.minimum_necessary import (
+    ALL_BUT_SSN,
     WITHHELD_REASON,
     PhiField,
     Purpose,
@@ -45,11 +47,21 @@ from phiwarden.billing.models import (
     Claim,
     ClaimPayment,
     ClaimStatus,
+    ExportRequest,
     Patient,
     RemarkCode,
+    Remittance,
     ServiceLine,
 )
-from phiwarden.billing.x12.codes import describe_carc, describe_group, describe_rarc
+from phiwarden.billing.x12 import models as x12_models
+from phiwarden.billing.x12.codes import (
+    describe_carc,
+    describe_claim_status,
+    describe_group,
+    describe_rarc,
+)
+from phiwarden.billing.x12.parser import parse_837
+from phiwarden.vault.blobs import blob_read
 from phiwarden.vault.services import OrganizationCipher, cipher_for
 
 F = PhiField
@@ -467,6 +479,7 @@ class UnmatchedRow:
     charge: Decimal
     status_code: str
     projected: Projected
+    remittance_id: int = 0  # links the row to its remittance's detail page
 
 
 def unmatched_payments(
@@ -516,6 +529,7 @@ def unmatched_payments(
                 payment.charge,
                 payment.status_code,
                 out,
+                payment.remittance_id,
             )
         )
     with transaction.atomic():
@@ -611,3 +625,426 @@ def patient_lookup(
             api_token_prefix=api_token_prefix,
         )
     return matches
+
+
+# --- Export sizes (no PHI) -----------------------------------------------------------------
+
+
+def claim_queue_size(
+    *, membership: Membership, status: str | None, client_id: int | None = None
+) -> int:
+    """How many claims an export of this queue would hold (a count; not audited)."""
+    capability_require(membership, Capability.BILLING_VIEW_PHI)
+    if status and status not in ClaimStatus.values:
+        raise ValidationError({"status": "Unknown claim status."})
+    claims = _claims(membership)
+    if status:
+        claims = claims.filter(status=status)
+    if client_id is not None:
+        claims = claims.filter(client_id=client_id)
+    return claims.count()
+
+
+# --- Remittances ---------------------------------------------------------------------------
+
+# PLB03-1 reasons (X12 code list 5010 PLB), in plain words for posters.
+PLB_REASONS = {
+    "72": "Authorized return (refund to the payer)",
+    "90": "Early payment allowance",
+    "AP": "Acceleration of benefits",
+    "B2": "Rebate",
+    "B3": "Recovery allowance",
+    "BD": "Bad debt adjustment",
+    "BN": "Bonus",
+    "C5": "Temporary allowance",
+    "CR": "Capitation interest",
+    "CS": "Adjustment",
+    "CT": "Capitation payment",
+    "CV": "Capital passthru",
+    "CW": "Certified registered nurse anesthetist passthru",
+    "DM": "Direct medical education passthru",
+    "E3": "Withholding",
+    "FB": "Forwarding balance",
+    "FC": "Fund allocation",
+    "GO": "Graduate medical education passthru",
+    "HM": "Hemophilia clotting factor supplement",
+    "IP": "Incentive premium payment",
+    "IR": "Internal Revenue Service withholding",
+    "IS": "Interim settlement",
+    "J1": "Nonreimbursable",
+    "L3": "Penalty",
+    "L6": "Interest owed",
+    "LE": "Levy",
+    "LS": "Lump sum",
+    "OA": "Organ acquisition passthru",
+    "OB": "Offset for affiliated providers",
+    "PI": "Periodic interim payment",
+    "PL": "Payment final",
+    "RA": "Retro-activity adjustment",
+    "RE": "Return on equity",
+    "SL": "Student loan repayment",
+    "TL": "Third party liability",
+    "WO": "Overpayment recovery",
+    "WU": "Unspecified recovery",
+}
+
+
+def describe_plb(code: str) -> str:
+    return PLB_REASONS.get(code, f"Provider adjustment {code}")
+
+
+def _remittances(membership: Membership) -> QuerySet[Remittance]:
+    return Remittance.objects.for_organization(membership.organization).filter(
+        client__in=clients_reached(membership)
+    )
+
+
+@dataclass
+class RemittanceRow:
+    """A remittance in the posters' list: the payment, never a patient."""
+
+    id: int
+    client: str
+    payer: str
+    trace_number: str
+    payment_amount: Decimal
+    payment_method: str
+    payment_date: dt.date | None
+    payments: int
+    unmatched: int
+
+
+@dataclass
+class RemittancePage:
+    rows: list[RemittanceRow]
+    next_after: int | None
+
+
+def remittance_list(
+    *, membership: Membership, after: int | None = None, limit: int = 50
+) -> RemittancePage:
+    """Remittances (835 payments) newest first, for payment posters. Payer, trace number
+    and amounts only: nothing about a person, so nothing to project or audit."""
+    capability_require(membership, Capability.BILLING_POST_PAYMENTS)
+    limit = max(1, min(limit, QUEUE_PAGE_MAX))
+    remittances = _remittances(membership).select_related("payer", "client")
+    if after is not None:
+        remittances = remittances.filter(pk__lt=after)
+    page = list(
+        remittances.annotate(
+            payment_count=Count("payments"),
+            unmatched_count=Count("payments", filter=Q(payments__claim__isnull=True)),
+        ).order_by("-pk")[: limit + 1]
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    rows = [
+        RemittanceRow(
+            id=r.pk,
+            client=r.client.name,
+            payer=r.payer.name,
+            trace_number=r.trace_number,
+            payment_amount=r.payment_amount,
+            payment_method=r.payment_method,
+            payment_date=r.payment_date,
+            payments=r.payment_count,
+            unmatched=r.unmatched_count,
+        )
+        for r in page
+    ]
+    return RemittancePage(rows=rows, next_after=page[-1].pk if more and page else None)
+
+
+@dataclass
+class RemittancePaymentRow:
+    payment_id: int
+    claim_id: int | None  # the matched claim, when the member may open it
+    status_code: str
+    status_words: str
+    projected: Projected
+    adjustments: list[dict[str, Any]]
+    remarks: list[dict[str, Any]]
+
+
+@dataclass
+class RemittanceDetail:
+    id: int
+    client: str
+    payer: str
+    trace_number: str
+    payment_amount: Decimal
+    payment_method: str
+    payment_date: dt.date | None
+    purpose: str
+    payments: list[RemittancePaymentRow]
+    provider_adjustments: list[dict[str, Any]]
+    withheld: dict[str, str]
+
+
+REMITTANCE_FIELDS = (
+    F.PATIENT_NAME,
+    F.ACCOUNT_NUMBER,
+    F.PAYER_CLAIM_NUMBER,
+    F.MEMBER_ID,
+    F.AMOUNTS,
+    F.ADJUSTMENTS,
+)
+
+
+def _payment_projection(
+    projector: _Projector, cipher: OrganizationCipher, payment: ClaimPayment
+) -> Projected:
+    out = Projected()
+    p = payment
+    projector.put(
+        out,
+        F.PATIENT_NAME,
+        lambda: phi.name_text(phi.open_json(cipher, p, "patient_name_ct", p.patient_name_ct)),
+    )
+    projector.put(
+        out,
+        F.ACCOUNT_NUMBER,
+        lambda: phi.open_text(cipher, p, "account_number_ct", p.account_number_ct) or "",
+    )
+    projector.put(
+        out,
+        F.PAYER_CLAIM_NUMBER,
+        lambda: phi.open_text(cipher, p, "payer_claim_number_ct", p.payer_claim_number_ct) or "",
+    )
+    projector.put(
+        out, F.MEMBER_ID, lambda: phi.open_text(cipher, p, "member_id_ct", p.member_id_ct) or ""
+    )
+    projector.put(
+        out,
+        F.AMOUNTS,
+        lambda: {
+            "charge": p.charge,
+            "paid": p.paid,
+            "patient_responsibility": p.patient_responsibility,
+        },
+    )
+    return out
+
+
+def remittance_detail(
+    *, membership: Membership, remittance_id: int, purpose: str, api_token_prefix: str = ""
+) -> RemittanceDetail:
+    """One 835 remittance: its claim payments (linked to their claims), CARC/RARC in plain
+    words, and provider-level (PLB) adjustments, projected for the (role, purpose) pair.
+    The audit event names the patients of the matched claims and the fields disclosed."""
+    fields = projection_for(membership, purpose)
+    remittance = (
+        _remittances(membership)
+        .select_related("payer", "client")
+        .prefetch_related(
+            Prefetch(
+                "payments",
+                queryset=ClaimPayment.objects.select_related("claim")
+                .prefetch_related("adjustments", "remarks")
+                .order_by("pk"),
+            ),
+            "provider_adjustments",
+        )
+        .filter(pk=remittance_id)
+        .first()
+    )
+    if remittance is None:
+        raise Http404
+    cipher = cipher_for(membership.organization)
+    projector = _Projector(cipher, fields, purpose)
+    reachable = set(clients_reached(membership).values_list("pk", flat=True))
+    rows: list[RemittancePaymentRow] = []
+    disclosed: set[str] = set()
+    patient_ids: list[int] = []
+    for payment in remittance.payments.all():
+        out = _payment_projection(projector, cipher, payment)
+        disclosed |= out.disclosed
+        adjustments: list[dict[str, Any]] = []
+        remarks: list[dict[str, Any]] = []
+        if F.ADJUSTMENTS in fields:
+            adjustments = [adjustment_words(a) for a in payment.adjustments.all()]
+            remarks = [remark_words(r) for r in payment.remarks.all()]
+            if adjustments or remarks:
+                disclosed.add(F.ADJUSTMENTS.value)
+        claim = payment.claim
+        claim_id = claim.pk if claim is not None and claim.client_id in reachable else None
+        if claim is not None:
+            patient_ids.append(claim.patient_id)
+        rows.append(
+            RemittancePaymentRow(
+                payment_id=payment.pk,
+                claim_id=claim_id,
+                status_code=payment.status_code,
+                status_words=describe_claim_status(payment.status_code),
+                projected=out,
+                adjustments=adjustments,
+                remarks=remarks,
+            )
+        )
+    plb: list[dict[str, Any]] = []
+    for item in remittance.provider_adjustments.all():
+        entry: dict[str, Any] = {
+            "reason": item.reason_code,
+            "reason_words": describe_plb(item.reason_code),
+            "amount": item.amount,
+        }
+        # The reference is often a recouped claim's account or payer claim number.
+        if F.ACCOUNT_NUMBER in fields and F.PAYER_CLAIM_NUMBER in fields:
+            entry["reference"] = (
+                phi.open_text(cipher, item, "reference_ct", item.reference_ct) or ""
+            )
+            if entry["reference"]:
+                disclosed.add(F.ACCOUNT_NUMBER.value)
+        plb.append(entry)
+    withheld = {f.value: projector.reason for f in REMITTANCE_FIELDS if f not in fields}
+    with transaction.atomic():
+        _record(
+            membership,
+            code=EventCode.BILLING_PHI_VIEWED,
+            purpose=purpose,
+            patient_ids=patient_ids,
+            fields=disclosed,
+            target=remittance,
+            data={
+                "client_id": remittance.client_id,
+                "view": "remittance",
+                "payments": len(rows),
+            },
+            api_token_prefix=api_token_prefix,
+        )
+    return RemittanceDetail(
+        id=remittance.pk,
+        client=remittance.client.name,
+        payer=remittance.payer.name,
+        trace_number=remittance.trace_number,
+        payment_amount=remittance.payment_amount,
+        payment_method=remittance.payment_method,
+        payment_date=remittance.payment_date,
+        purpose=purpose,
+        payments=rows,
+        provider_adjustments=plb,
+        withheld=withheld,
+    )
+
+
+# --- Claim data for the health plan (self-pay restrictions) ---------------------------------
+
+
+class _ChunkStream(io.RawIOBase):
+    """A file-like view of the decrypted chunks of a stored X12 file (for the reader)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            piece = next(self._chunks, None)
+            if piece is None:
+                break
+            self._buffer += piece
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+@dataclass
+class PlanFile:
+    content: bytes
+    filename: str
+    lines_left_out: int
+
+
+def _parsed_claim(claim: Claim, account_number: str) -> x12_models.Claim:
+    """The claim as it stands in its stored original 837 (matched by CLM01 and lines)."""
+    numbers = sorted(line.number for line in claim.lines.all())
+    stream = _ChunkStream(blob_read(claim.source_file.blob))
+    for parsed in parse_837(stream):
+        if (
+            parsed.patient_control_number == account_number
+            and sorted(line.number for line in parsed.service_lines) == numbers
+        ):
+            return parsed
+    raise ValidationError("The stored original file no longer holds this claim.")
+
+
+def claim_x12_for_plan(
+    *, membership: Membership, claim_id: int, api_token_prefix: str = ""
+) -> PlanFile:
+    """The 837 of one claim for its health plan, rebuilt from the stored original file
+    without the lines the patient restricted (45 CFR 164.522(a)(1)(vi)).
+
+    Claim submission staff send claims to plans (payment); the file carries the data the
+    implementation guide requires, which the minimum-necessary standard excepts
+    (45 CFR 164.502(b)(2)(vi)), less the subscriber's SSN. The audit event is an export
+    naming the patient and every field class the file holds."""
+    capability_require(membership, Capability.BILLING_WORK_CLAIMS)
+    claim = (
+        _claims(membership)
+        .select_related("source_file__blob", "patient")
+        .prefetch_related("lines")
+        .filter(pk=claim_id)
+        .first()
+    )
+    if claim is None:
+        raise Http404
+    cipher = cipher_for(membership.organization)
+    account = phi.open_text(cipher, claim, "account_number_ct", claim.account_number_ct) or ""
+    restricted = {line.number for line in claim.lines.all() if line.restricted_from_plan}
+    try:
+        content = reemit.claim_for_plan(_parsed_claim(claim, account), restricted)
+    except reemit.NothingLeftToSend as error:
+        raise ValidationError(str(error)) from None
+    with transaction.atomic():
+        _record(
+            membership,
+            code=EventCode.BILLING_EXPORTED,
+            purpose=Purpose.PAYMENT,
+            patient_ids=[claim.patient_id],
+            fields=sorted(f.value for f in ALL_BUT_SSN if f != F.PATIENT_AGE),
+            target=claim,
+            data={
+                "client_id": claim.client_id,
+                "view": "claim_837_for_plan",
+                "lines_left_out": len(restricted),
+            },
+            api_token_prefix=api_token_prefix,
+        )
+    return PlanFile(
+        content=content,
+        filename=f"claim-{claim.pk}-for-plan.{claim.kind.lower()}.x12",
+        lines_left_out=len(restricted),
+    )
+
+
+# --- Export requests (no PHI: queue parameters, counts, people) ------------------------------
+
+
+def export_requests_to_decide(*, membership: Membership, limit: int = 100) -> list[ExportRequest]:
+    """Every request of the organization for privacy officers: open ones first, then the
+    latest decisions."""
+    capability_require(membership, Capability.BILLING_APPROVE_EXPORTS)
+    requests = ExportRequest.objects.for_organization(membership.organization).select_related(
+        "requester", "approver", "client"
+    )
+    pending = list(requests.filter(state=ExportRequest.State.REQUESTED).order_by("pk")[:limit])
+    decided = list(
+        requests.exclude(state=ExportRequest.State.REQUESTED).order_by("-decided_at", "-pk")[:limit]
+    )
+    return pending + decided
+
+
+def export_requests_mine(*, membership: Membership, limit: int = 100) -> list[ExportRequest]:
+    """The member's own export requests, newest first."""
+    capability_require(membership, Capability.BILLING_EXPORT)
+    return list(
+        ExportRequest.objects.for_organization(membership.organization)
+        .filter(requester=membership.user)
+        .select_related("approver", "client")
+        .order_by("-pk")[:limit]
+    )

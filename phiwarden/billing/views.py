@@ -3,18 +3,28 @@ exports. Thin: every PHI value comes from billing.selectors (the PHI door)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from phiwarden.accounts.http import OrgRequest, org_view, reauthentication_required
 from phiwarden.accounts.roles import Capability
-from phiwarden.billing import exports, selectors
-from phiwarden.billing.forms import ExportForm, ImportForm, LookupForm, PurposeForm, QueueForm
+from phiwarden.billing import exports, selectors, services
+from phiwarden.billing.export_limits import APPROVAL_WINDOW_HOURS, row_limit_for
+from phiwarden.billing.forms import (
+    ExportDecisionForm,
+    ExportDownloadForm,
+    ExportForm,
+    ImportForm,
+    LookupForm,
+    PurposeForm,
+    QueueForm,
+    RestrictionForm,
+)
 from phiwarden.billing.imports import ImportRefused, x12_import
 from phiwarden.billing.minimum_necessary import PhiField
 
@@ -71,7 +81,14 @@ def claim_detail(request: OrgRequest, claim_id: int) -> HttpResponse:
     return render(
         request,
         "billing/claim_detail.html",
-        {"form": form, "detail": detail, "labels": _field_labels()},
+        {
+            "form": form,
+            "detail": detail,
+            "labels": _field_labels(),
+            "can_restrict": membership.can(Capability.BILLING_RECORD_RESTRICTIONS),
+            "can_send_to_plan": membership.can(Capability.BILLING_WORK_CLAIMS),
+            "restriction_form": RestrictionForm(),
+        },
     )
 
 
@@ -152,22 +169,211 @@ def x12_upload(request: OrgRequest) -> HttpResponse:
 @reauthentication_required
 @require_POST
 def queue_export(request: OrgRequest) -> HttpResponseBase:
+    """Within the member's row limit the file comes at once; above it, the export becomes a
+    request for a privacy officer's approval (two people)."""
     membership = request.membership
+    slug = membership.organization.slug
     form = ExportForm(request.POST, membership=membership)
     if not form.is_valid():
         messages.error(request, "Say who the export is for and why, then try again.")
-        return redirect("billing:claim-queue", org_slug=membership.organization.slug)
+        return redirect("billing:claim-queue", org_slug=slug)
     data = form.cleaned_data
+    client = data.get("client")
+    purpose, status = form.chosen_purpose(), data.get("status") or None
+    client_id = client.pk if client else None
+    limit = row_limit_for(membership)
     try:
+        size = selectors.claim_queue_size(membership=membership, status=status, client_id=client_id)
+        if size > limit:
+            services.export_request_create(
+                actor=membership,
+                purpose=purpose,
+                status=status,
+                client_id=client_id,
+                file_format=data["format"],
+                recipient=data["recipient"],
+                reason=data["reason"],
+            )
+            messages.info(
+                request,
+                f"This export holds more than your limit of {limit} rows, so it needs a "
+                "privacy officer's approval. It is listed below; you can download it once "
+                f"within {APPROVAL_WINDOW_HOURS} hours of the approval.",
+            )
+            return redirect("billing:export-request-mine", org_slug=slug)
         return exports.queue_export_response(
             membership=membership,
-            purpose=form.chosen_purpose(),
-            status=data.get("status") or None,
+            purpose=purpose,
+            status=status,
+            client_id=client_id,
             file_format=data["format"],
             recipient=data["recipient"],
             reason=data["reason"],
-            row_limit=int(getattr(settings, "BILLING_EXPORT_ROW_LIMIT", 500)),
+            row_limit=limit,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return redirect("billing:claim-queue", org_slug=membership.organization.slug)
+        return redirect("billing:claim-queue", org_slug=slug)
+
+
+# --- Export requests: two people ------------------------------------------------------
+
+
+@org_view(Capability.BILLING_APPROVE_EXPORTS)
+@require_GET
+def export_request_list(request: OrgRequest) -> HttpResponse:
+    membership = request.membership
+    return render(
+        request,
+        "billing/export_requests.html",
+        {
+            "requests": selectors.export_requests_to_decide(membership=membership),
+            "now": timezone.now(),
+            "decision_form": ExportDecisionForm(),
+        },
+    )
+
+
+@org_view(Capability.BILLING_APPROVE_EXPORTS)
+@reauthentication_required
+@require_POST
+def export_request_decide(request: OrgRequest) -> HttpResponseBase:
+    membership = request.membership
+    form = ExportDecisionForm(request.POST)
+    back = redirect("billing:export-request-list", org_slug=membership.organization.slug)
+    if not form.is_valid():
+        messages.error(request, "Choose approve or deny and give your reason.")
+        return back
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        decided = services.export_request_decide(
+            actor=membership,
+            request_id=form.cleaned_data["request_id"],
+            approve=approve,
+            reason=form.cleaned_data["reason"],
+        )
+    except (ValidationError, PermissionDenied) as error:
+        text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        messages.error(request, text)
+        return back
+    messages.success(
+        request, f"Export request #{decided.pk} {'approved' if approve else 'denied'}."
+    )
+    return back
+
+
+@org_view(Capability.BILLING_EXPORT)
+@require_GET
+def export_request_mine(request: OrgRequest) -> HttpResponse:
+    membership = request.membership
+    return render(
+        request,
+        "billing/export_requests_mine.html",
+        {
+            "requests": selectors.export_requests_mine(membership=membership),
+            "now": timezone.now(),
+            "row_limit": row_limit_for(membership),
+        },
+    )
+
+
+@org_view(Capability.BILLING_EXPORT)
+@reauthentication_required
+@require_POST
+def export_request_download(request: OrgRequest) -> HttpResponseBase:
+    membership = request.membership
+    form = ExportDownloadForm(request.POST)
+    back = redirect("billing:export-request-mine", org_slug=membership.organization.slug)
+    if not form.is_valid():
+        messages.error(request, "Choose an export to download.")
+        return back
+    try:
+        file = services.export_request_download(
+            actor=membership, request_id=form.cleaned_data["request_id"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return back
+    return file.response()
+
+
+# --- Self-pay restrictions and the claim for the plan ---------------------------------
+
+
+@org_view(Capability.BILLING_RECORD_RESTRICTIONS)
+@require_POST
+def claim_restrict(request: OrgRequest, claim_id: int) -> HttpResponseBase:
+    membership = request.membership
+    back = redirect(
+        "billing:claim-detail", org_slug=membership.organization.slug, claim_id=claim_id
+    )
+    form = RestrictionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            "Choose the lines and confirm that the patient paid them in full out of pocket.",
+        )
+        return back
+    try:
+        result = services.restriction_record(
+            actor=membership,
+            claim_id=claim_id,
+            line_numbers=form.cleaned_data["line_numbers"],
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return back
+    recorded = ", ".join(str(n) for n in result.recorded)
+    messages.success(
+        request,
+        f"Restricted from the health plan: line {recorded}. Claim data for the plan now "
+        "leaves it out.",
+    )
+    return back
+
+
+@org_view(Capability.BILLING_WORK_CLAIMS)
+@reauthentication_required
+@require_POST
+def claim_plan_837(request: OrgRequest, claim_id: int) -> HttpResponseBase:
+    membership = request.membership
+    try:
+        plan = selectors.claim_x12_for_plan(membership=membership, claim_id=claim_id)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(
+            "billing:claim-detail", org_slug=membership.organization.slug, claim_id=claim_id
+        )
+    response = HttpResponse(plan.content, content_type="application/edi-x12")
+    response["Content-Disposition"] = f'attachment; filename="{plan.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Remittances ----------------------------------------------------------------------
+
+
+@org_view(Capability.BILLING_POST_PAYMENTS)
+@require_GET
+def remittance_list(request: OrgRequest) -> HttpResponse:
+    after = request.GET.get("after", "")
+    page = selectors.remittance_list(
+        membership=request.membership, after=int(after) if after.isdigit() else None
+    )
+    return render(request, "billing/remittance_list.html", {"page": page})
+
+
+@org_view(Capability.BILLING_VIEW_PHI)
+@require_GET
+def remittance_detail(request: OrgRequest, remittance_id: int) -> HttpResponse:
+    membership = request.membership
+    form = PurposeForm(request.GET or None, membership=membership)
+    detail = selectors.remittance_detail(
+        membership=membership, remittance_id=remittance_id, purpose=form.chosen_purpose()
+    )
+    return render(
+        request,
+        "billing/remittance_detail.html",
+        {"form": form, "detail": detail, "labels": _field_labels()},
+    )

@@ -109,6 +109,7 @@ class BaaOut(Schema):
     terminated_on: dt.date | None
     disposition: str
     document_versions: int
+    certificate_document_id: int | None
 
 
 class FlagOut(Schema):
@@ -193,6 +194,7 @@ class AttestationOut(Schema):
     issued_on: dt.date
     expires_on: dt.date
     has_document: bool
+    document_id: int | None
 
 
 class ClientProfileIn(Schema):
@@ -230,3 +232,72 @@ class FlowMapReviewOut(Schema):
     reviewed_on: dt.date
     flow_count: int
     flagged_count: int
+
+
+# --- Updates (PATCH): only the fields sent change; null clears a date or the BAA link ------
+
+
+class VendorPatch(Schema):
+    name: str | None = None
+    kind: str | None = None
+    services: str | None = None
+    phi_classes: list[str] | None = None
+    handles_phi: bool | None = None
+    risk_tier: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+
+
+class BaaPatch(Schema):
+    status: str | None = None
+    signed_on: dt.date | None = None
+    effective_on: dt.date | None = None
+    expires_on: dt.date | None = None
+    auto_renews: bool | None = None
+    renewal_months: int | None = None
+    notice_window_days: int | None = None
+    notice_window_kind: str | None = None
+    notice_content: str | None = None
+    notice_channel: str | None = None
+    permitted_uses: str | None = None
+    subcontractor_flow_down: bool | None = None
+    return_or_destroy: bool | None = None
+    offshore_allowed: bool | None = None
+
+
+class FlowPatch(Schema):
+    """Either end, when any of its three fields is sent, is replaced as a whole."""
+
+    stage: str | None = None
+    name: str | None = None
+    channel: str | None = None
+    source_system: str | None = None
+    source_client_id: int | None = None
+    source_vendor_id: int | None = None
+    destination_system: str | None = None
+    destination_client_id: int | None = None
+    destination_vendor_id: int | None = None
+    phi_classes: list[str] | None = None
+    encrypted_in_transit: bool | None = None
+    encrypted_at_rest: bool | None = None
+    volume: str | None = None
+    baa_id: int | None = None
+
+
+# --- Documents (stored encrypted; downloaded through GET /documents/{document_id}) ------
+
+
+class DocumentOut(Schema):
+    """One encrypted file: `id` is what GET /api/v1/partners/documents/{id} downloads."""
+
+    id: int
+    purpose: str
+    size: int
+    sha256: str
+    uploaded_at: dt.datetime
+
+
+class BaaDocumentOut(Schema):
+    baa_id: int
+    version: int
+    document: DocumentOut

@@ -13,7 +13,15 @@ from django.http import Http404
 from phiwarden.accounts.models import Client, Membership
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
-from phiwarden.partners.models import Baa, BaaDocument, ClientProfile, Flow, FlowMapReview, Vendor
+from phiwarden.partners.models import (
+    Attestation,
+    Baa,
+    BaaDocument,
+    ClientProfile,
+    Flow,
+    FlowMapReview,
+    Vendor,
+)
 from phiwarden.partners.services.documents import PURPOSE_PREFIX
 from phiwarden.vault.models import EncryptedBlob
 
@@ -83,6 +91,17 @@ def flow_map_reviews_for_user(*, membership: Membership) -> QuerySet[FlowMapRevi
 def baa_documents_for_user(*, membership: Membership, baa: Baa) -> QuerySet[BaaDocument]:
     _viewer_require(membership)
     return BaaDocument.objects.for_organization(membership.organization).filter(baa=baa)
+
+
+def attestations_for_user(*, membership: Membership, vendor: Vendor) -> QuerySet[Attestation]:
+    _viewer_require(membership)
+    return Attestation.objects.for_organization(membership.organization).filter(vendor=vendor)
+
+
+def attestation_get_for_user(
+    *, membership: Membership, vendor: Vendor, attestation_id: int
+) -> Attestation:
+    return _one(attestations_for_user(membership=membership, vendor=vendor), attestation_id)
 
 
 def partner_document_get_for_user(*, membership: Membership, blob_id: int) -> EncryptedBlob:

@@ -7,7 +7,11 @@ from phiwarden.partners.services.baas import (
     baa_terminate,
     baa_update,
 )
-from phiwarden.partners.services.documents import baa_document_upload, document_download_record
+from phiwarden.partners.services.documents import (
+    attestation_document_attach,
+    baa_document_upload,
+    document_download_record,
+)
 from phiwarden.partners.services.flows import (
     BILLING_SYSTEM,
     FlowData,
@@ -39,6 +43,7 @@ __all__ = [
     "ImportKind",
     "ImportReport",
     "VendorData",
+    "attestation_document_attach",
     "attestation_record",
     "baa_create",
     "baa_document_upload",

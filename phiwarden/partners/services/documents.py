@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from phiwarden.accounts.models import Membership
 from phiwarden.audit.codes import EventCode
-from phiwarden.partners.models import Baa, BaaDocument
+from phiwarden.partners.models import Attestation, Baa, BaaDocument
 from phiwarden.partners.services.events import manager_require, record
 from phiwarden.vault.blobs import BlobTooLarge, blob_store
 from phiwarden.vault.models import EncryptedBlob
@@ -60,6 +60,32 @@ def baa_document_upload(*, actor: Membership, baa: Baa, upload: UploadedFile) ->
             blob=blob,
             uploaded_by=actor.user,
         )
+
+
+def attestation_document_attach(
+    *, actor: Membership, attestation: Attestation, upload: UploadedFile
+) -> Attestation:
+    """Attach the report (SOC 2, HITRUST, ...) to an attestation recorded without it. A
+    report already on file stays: a new report is a new attestation, with its own dates."""
+    manager_require(actor)
+    with transaction.atomic():
+        locked = Attestation.objects.select_for_update().get(pk=attestation.pk)
+        if locked.document_id is not None:
+            raise ValidationError(
+                "This attestation already has its report; record a new attestation for a "
+                "new report."
+            )
+        locked.document = document_store(actor=actor, upload=upload, purpose="attestation")
+        locked.save(update_fields=["document", "updated_at"])
+        record(
+            actor,
+            actor.organization,
+            EventCode.ATTESTATION_DOCUMENT_ATTACHED,
+            locked,
+            {"vendor_id": locked.vendor_id, "document_id": locked.document_id},
+        )
+    attestation.document = locked.document
+    return attestation
 
 
 def document_download_record(*, actor: Membership, blob: EncryptedBlob) -> None:

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 
 from phiwarden.accounts.roles import Capability, Role
+from phiwarden.audit.codes import EventCode
 from phiwarden.core.tests.matrix import (
     GET_POST,
     POST,
@@ -47,6 +48,12 @@ class ReusablePdf:
 
 
 ALL_YES = {f"q_{code}": "yes" for code in QUESTION_CODES}
+
+
+def _fresh_pdf() -> SimpleUploadedFile:
+    """A new upload for each API call (the matrix sends multipart forms afresh)."""
+    return SimpleUploadedFile("matrix.pdf", SYNTHETIC_PDF, content_type="application/pdf")
+
 
 ORG_ROUTES = {
     "partners:overview": OrgRoute(VIEW),
@@ -171,6 +178,13 @@ API_ROUTES = {
         MANAGE, body={"name": "Matrix API Vendor", "kind": "email"}, ok_status=(201,)
     ),
     "GET /api/v1/partners/vendors/{vendor_id}": ApiRoute(VIEW),
+    "PATCH /api/v1/partners/vendors/{vendor_id}": ApiRoute(
+        MANAGE, body={"services": "Matrix API services", "risk_tier": "moderate"}
+    ),
+    "GET /api/v1/partners/vendors/{vendor_id}/attestations": ApiRoute(VIEW),
+    "POST /api/v1/partners/vendors/{vendor_id}/attestations/{attestation_id}/document": (
+        ApiRoute(MANAGE, multipart={"file": _fresh_pdf})
+    ),
     "POST /api/v1/partners/vendors/{vendor_id}/diligence": ApiRoute(
         MANAGE,
         body={
@@ -200,9 +214,25 @@ API_ROUTES = {
         ok_status=(201,),
     ),
     "GET /api/v1/partners/baas/{baa_id}": ApiRoute(VIEW),
+    "PATCH /api/v1/partners/baas/{baa_id}": ApiRoute(
+        MANAGE, body={"notice_window_days": 7, "notice_window_kind": "business"}
+    ),
     "POST /api/v1/partners/baas/{baa_id}/terminate": ApiRoute(
         MANAGE,
-        body={"terminated_on": "2025-03-03", "reason": "Matrix API", "disposition": "none_held"},
+        multipart={
+            "terminated_on": "2025-03-03",
+            "reason": "Matrix API",
+            "disposition": "destroyed",
+            "disposition_certified_on": "2025-03-03",
+            "certificate": _fresh_pdf,
+        },
+    ),
+    "GET /api/v1/partners/baas/{baa_id}/documents": ApiRoute(VIEW),
+    "POST /api/v1/partners/baas/{baa_id}/documents": ApiRoute(
+        MANAGE, multipart={"file": _fresh_pdf}, ok_status=(201,)
+    ),
+    "GET /api/v1/partners/documents/{document_id}": ApiRoute(
+        VIEW, allowed_event=EventCode.PARTNER_DOCUMENT_DOWNLOADED.value
     ),
     "GET /api/v1/partners/flows": ApiRoute(VIEW),
     "POST /api/v1/partners/flows": ApiRoute(
@@ -216,6 +246,9 @@ API_ROUTES = {
             "phi_classes": ["payments"],
         },
         ok_status=(201,),
+    ),
+    "PATCH /api/v1/partners/flows/{flow_id}": ApiRoute(
+        MANAGE, body={"channel": "vpn", "volume": "Matrix API volume"}
     ),
     "POST /api/v1/partners/flows/{flow_id}/confirm": ApiRoute(MANAGE),
     "POST /api/v1/partners/flows/{flow_id}/retire": ApiRoute(MANAGE),
@@ -267,7 +300,7 @@ def build(seed: TenantSeed) -> Contribution:
         decided_on=dt.date(2025, 1, 15),
     )
     services.vendor_set_status(actor=actor, vendor=vendor, status="approved")
-    services.attestation_record(
+    attestation = services.attestation_record(
         actor=actor,
         vendor=vendor,
         kind="soc2_type2",
@@ -313,6 +346,8 @@ def build(seed: TenantSeed) -> Contribution:
             "baa_id": baa.pk,
             "flow_id": flow.pk,
             "blob_id": document.blob_id,
+            "document_id": document.blob_id,
+            "attestation_id": attestation.pk,
         },
         private_strings=[
             vendor.name,

@@ -3,44 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
-from django.test import Client as HttpClient
 
-from phiwarden.accounts.roles import ROLE_CAPABILITIES
-from phiwarden.accounts.services import api_token_create
 from phiwarden.partners.diligence import QUESTION_CODES
 from phiwarden.partners.models import Flow, Vendor
 from phiwarden.partners.tests.factories import approved_vendor, map_flow, sign_baa
 
 pytestmark = pytest.mark.django_db
 D = dt.date
-
-
-@pytest.fixture
-def api(officer):
-    _token, raw = api_token_create(
-        actor=officer,
-        name="script",
-        scopes=sorted(c.value for c in ROLE_CAPABILITIES[officer.role]),
-        days=30,
-    )
-    headers = {"Authorization": f"Bearer {raw}"}
-
-    def call(method, path, body=None):
-        client = HttpClient()
-        if body is None:
-            return client.generic(method, f"/api/v1/partners{path}", headers=headers)
-        return client.generic(
-            method,
-            f"/api/v1/partners{path}",
-            json.dumps(body),
-            content_type="application/json",
-            headers=headers,
-        )
-
-    return call
 
 
 def test_vendor_create_then_diligence_then_list(api, officer):
@@ -205,20 +176,18 @@ def test_client_profile_channels_review_and_termination(api, officer, clients):
     review = api("POST", "/flow-map/reviews", {"reviewed_on": "2025-03-03"})
     assert (review.status_code, review.json()["flow_count"]) == (201, 0)
     baa = sign_baa(officer, client=clients[0])
-    ended = api(
-        "POST",
-        f"/baas/{baa.pk}/terminate",
-        {"terminated_on": "2025-03-03", "reason": "Ended", "disposition": "returned"},
-    )
+    form = {"terminated_on": "2025-03-03", "reason": "Ended", "disposition": "returned"}
+    ended = api("POST", f"/baas/{baa.pk}/terminate", files=form)
     assert ended.status_code == 422  # returned PHI needs its certificate date
+    assert ended.json() == {
+        "detail": [
+            "disposition_certified_on: Give the date of the return or destruction certificate."
+        ]
+    }
     ended = api(
         "POST",
         f"/baas/{baa.pk}/terminate",
-        {
-            "terminated_on": "2025-03-03",
-            "reason": "Ended",
-            "disposition": "returned",
-            "disposition_certified_on": "2025-03-03",
-        },
+        files={**form, "disposition_certified_on": "2025-03-03"},
     )
     assert (ended.json()["status"], ended.json()["in_force"]) == ("terminated", False)
+    assert ended.json()["certificate_document_id"] is None
