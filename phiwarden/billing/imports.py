@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO
+from typing import IO, Generic, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -142,6 +143,32 @@ def client_for_file(organization: Organization, stream: IO[bytes]) -> Client:
     return clients[0]
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+RECENT_MAX = 512
+
+
+class _Recent(Generic[K, V]):
+    """The most recently used rows (X12 files repeat a patient in nearby claims); older
+    ones are looked up again, so memory stays flat however long the file."""
+
+    def __init__(self, limit: int = RECENT_MAX) -> None:
+        self.limit = limit
+        self.rows: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        row = self.rows.get(key)
+        if row is not None:
+            self.rows.move_to_end(key)
+        return row
+
+    def put(self, key: K, row: V) -> None:
+        self.rows[key] = row
+        self.rows.move_to_end(key)
+        if len(self.rows) > self.limit:
+            self.rows.popitem(last=False)
+
+
 class _Writer:
     """Turns parsed items into rows of one client, with caches for the shared loops."""
 
@@ -156,8 +183,9 @@ class _Writer:
         self.synthetic = self.organization.is_synthetic or source.usage_indicator == "T"
         self.payers: dict[str, Payer] = {}
         self.providers: dict[str, Provider] = {}
-        self.patients: dict[str, Patient] = {}
-        self.coverages: dict[tuple[int, int, str], Coverage] = {}
+        # Bounded: a 50,000-claim file must not keep every patient in memory.
+        self.patients: _Recent[str, Patient] = _Recent()
+        self.coverages: _Recent[tuple[int, int, str], Coverage] = _Recent()
         self.remittances: dict[tuple[str, str], Remittance] = {}
         self.result = ImportResult(file=source)
 
@@ -196,8 +224,9 @@ class _Writer:
         ssn: str = "",
     ) -> Patient:
         index = phi.name_dob_index(self.cipher, name.last, name.first, birth_date)  # type: ignore[arg-type]
-        if index in self.patients:
-            return self.patients[index]
+        cached = self.patients.get(index)
+        if cached is not None:
+            return cached
         patient = Patient.objects.filter(client=self.client, name_dob_bidx=index).first()
         if patient is None:
             patient = Patient(
@@ -237,13 +266,14 @@ class _Writer:
             patient.ssn_ct = seal(self.cipher, patient, "ssn_ct", ssn)
             patient.save()
             self.result.patients_created += 1
-        self.patients[index] = patient
+        self.patients.put(index, patient)
         return patient
 
     def coverage(self, patient: Patient, payer: Payer, subscriber: x12.Subscriber) -> Coverage:
         member_index = phi.identifier_index(self.cipher, phi.INDEX_MEMBER_ID, subscriber.member_id)
         key = (patient.pk, payer.pk, member_index)
-        if key not in self.coverages:
+        cached = self.coverages.get(key)
+        if cached is None:
             coverage = Coverage.objects.filter(
                 patient=patient, payer=payer, member_id_bidx=member_index
             ).first()
@@ -264,8 +294,9 @@ class _Writer:
                     self.cipher, coverage, "group_number_ct", subscriber.group_number
                 )
                 coverage.save()
-            self.coverages[key] = coverage
-        return self.coverages[key]
+            self.coverages.put(key, coverage)
+            cached = coverage
+        return cached
 
     # --- Claims ------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ class Parser837:
         self.party: _Party | None = None
         self.claim: _ClaimDraft | None = None
         self.line: _Line | None = None
+        # Immutable values that repeat between claims (diagnoses, procedures, diagnosis
+        # pointers, rendering providers), shared by their source text; bounded.
+        self.cache: dict[object, object] = {}
         self.handlers: dict[str, Callable[[Segment], None]] = {
             "BHT": self._bht,
             "NM1": self._nm1,
@@ -188,7 +191,8 @@ class Parser837:
             raise X12Error(segment.number, ErrorCode.BAD_VALUE, "HL03 is not 20, 22 or 23")
 
     def _nm1(self, segment: Segment) -> None:
-        qualifier = segment.get(1)
+        elements = segment[1]
+        qualifier = elements[1] if len(elements) > 1 else ""
         area = self.area
         party = _Party(segment)
         self.party = party
@@ -216,14 +220,18 @@ class Parser837:
             self.party.dmg = segment
 
     def _ref(self, segment: Segment) -> None:
-        qualifier = segment.get(1)
-        if self.area == "line" and self.line is not None:
+        elements = segment[1]
+        if len(elements) < 3:
+            elements = [*elements, "", ""]
+        qualifier = elements[1]
+        area = self.area
+        if area == "line" and self.line is not None:
             if qualifier == "6R":
-                self.line.control_number = segment.get(2)
-        elif self.area == "claim" and self.claim is not None and self.party is None:
-            self.claim.refs.setdefault(qualifier, segment.get(2))
+                self.line.control_number = elements[2]
+        elif area == "claim" and self.claim is not None and self.party is None:
+            self.claim.refs.setdefault(qualifier, elements[2])
         elif self.party is not None:
-            self.party.refs.setdefault(qualifier, segment.get(2))
+            self.party.refs.setdefault(qualifier, elements[2])
 
     def _per(self, segment: Segment) -> None:
         if self.area == "header" and self.contact is None:
@@ -271,10 +279,18 @@ class Parser837:
         if self.claim is None or self.area != "claim":
             return
         component = self.component
+        cache = self.cache
+        append = self.claim.diagnoses.append
         for composite in segment.elements[1:]:
-            parts = composite.split(component)
-            if parts[0] in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1]:
-                self.claim.diagnoses.append(Diagnosis(parts[0], parts[1]))
+            diagnosis: Diagnosis | None = cache.get(composite)  # type: ignore[assignment]
+            if diagnosis is None:
+                parts = composite.split(component)
+                if parts[0] in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1]:
+                    diagnosis = Diagnosis(parts[0], parts[1])
+                    _remember(cache, composite, diagnosis)
+                else:
+                    continue
+            append(diagnosis)
 
     def _lx(self, segment: Segment) -> None:
         if self.claim is None:
@@ -391,7 +407,10 @@ class Parser837:
         subscriber = self.subscriber
         if subscriber is None:  # pragma: no cover - _start_claim guarantees it
             raise X12Error(clm.number, ErrorCode.STRUCTURE, "CLM is not under a subscriber HL")
-        position = clm.get(5).split(self.component)
+        elements = clm[1]
+        if len(elements) < 10:
+            elements = elements + [""] * (10 - len(elements))
+        position = elements[5].split(self.component)
         position += [""] * (3 - len(position))
         dates = _ClaimDates(draft.dates)
         cl1 = draft.cl1
@@ -405,10 +424,10 @@ class Parser837:
             facility_code=position[0],
             facility_code_qualifier=position[1],
             frequency_code=position[2],
-            provider_signature=clm.get(6),
-            assignment=clm.get(7),
-            benefits_assigned=clm.get(8),
-            release_of_information=clm.get(9),
+            provider_signature=elements[6],
+            assignment=elements[7],
+            benefits_assigned=elements[8],
+            release_of_information=elements[9],
             diagnoses=tuple(draft.diagnoses),
             onset_date=dates.single("431"),
             statement_from=dates.start("434"),
@@ -422,32 +441,53 @@ class Parser837:
             prior_authorization=draft.refs.get("G1", ""),
             payer_claim_control_number=draft.refs.get("F8", ""),
             medical_record_number=draft.refs.get("EA", ""),
-            rendering_provider=_provider_ref(draft.providers.get("82")),
-            attending_provider=_provider_ref(draft.providers.get("71")),
+            rendering_provider=self._provider_ref(draft.providers.get("82")),
+            attending_provider=self._provider_ref(draft.providers.get("71")),
             service_lines=tuple(self._service_line(line) for line in draft.lines),
         )
+
+    def _provider_ref(self, party: _Party | None) -> ProviderRef | None:
+        if party is None:
+            return None
+        key = (*party.nm1.elements, party.taxonomy)
+        found = self.cache.get(key)
+        if found is None:
+            found = _remember(self.cache, key, _provider_ref(party))
+        return found  # type: ignore[return-value]
 
     def _service_line(self, line: _Line) -> ServiceLine:
         sv = line.sv
         if sv is None:
             raise X12Error(line.lx.number, ErrorCode.STRUCTURE, "LX has no SV1 or SV2")
         start, end = v.date_range(line.dtp, 3) if line.dtp else (None, None)
-        if sv.id == "SV1":
-            pointers = sv.get(7)
+        elements = sv.elements
+        if elements[0] == "SV1":
+            if len(elements) < 8:
+                elements = elements + [""] * (8 - len(elements))
+            cache = self.cache
+            procedure = cache.get(("SV1", elements[1]))
+            if procedure is None:
+                procedure = _remember(
+                    cache, ("SV1", elements[1]), _procedure(sv, 1, self.component)
+                )
+            pointers = elements[7]
+            found = cache.get(("SV107", pointers)) if pointers else ()
+            if found is None:
+                found = _remember(
+                    cache, ("SV107", pointers), _pointers(sv, pointers.split(self.component))
+                )
             return ServiceLine(
-                number=v.integer(line.lx, 1),
-                procedure=_procedure(sv, 1, self.component),
-                revenue_code="",
-                charge=v.number(sv, 2),
-                unit_basis=sv.get(3),
-                units=v.number(sv, 4),
-                place_of_service=sv.get(5),
-                diagnosis_pointers=_pointers(sv, pointers.split(self.component))
-                if pointers
-                else (),
-                service_date=start,
-                service_date_end=end,
-                line_control_number=line.control_number,
+                v.integer(line.lx, 1),
+                procedure,  # type: ignore[arg-type]
+                "",
+                v.number(sv, 2),
+                elements[3],
+                v.number(sv, 4),
+                elements[5],
+                found,  # type: ignore[arg-type]
+                start,
+                end,
+                line.control_number,
             )
         return ServiceLine(
             number=v.integer(line.lx, 1),
@@ -462,6 +502,16 @@ class Parser837:
             service_date_end=end,
             line_control_number=line.control_number,
         )
+
+
+_CACHE_LIMIT = 4096
+
+
+def _remember(cache: dict[object, object], key: object, value: object) -> object:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _pointers(segment: Segment, parts: list[str]) -> tuple[int, ...]:
@@ -518,10 +568,22 @@ def parse_837_transaction(
 ) -> Iterator[Claim]:
     """Claims of one 837 transaction set; consumes `segments` through SE."""
     parser = Parser837(st, interchange=interchange, group=group, kind=kind, component=component)
-    feed = parser.feed
+    handlers = parser.handlers  # `Parser837.feed`, inlined: one call per segment, not two
+    finish, start_claim, hl = parser._finish_claim, parser._start_claim, parser._hl
     for segment in segments:
-        claim = feed(segment)
-        if claim is not None:
-            yield claim
-        if segment.elements[0] == "SE":
-            return
+        sid = segment[1][0]
+        handler = handlers.get(sid)
+        if handler is not None:
+            handler(segment)
+        elif sid == "HL" or sid == "CLM" or sid == "SE":
+            claim = finish()
+            if sid == "HL":
+                hl(segment)
+            elif sid == "CLM":
+                start_claim(segment)
+            else:
+                if claim is not None:
+                    yield claim
+                return
+            if claim is not None:
+                yield claim

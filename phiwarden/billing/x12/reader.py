@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain, count, repeat
+from operator import itemgetter
 from typing import NamedTuple, Protocol
 
 from phiwarden.billing.x12.errors import ErrorCode, X12Error
@@ -33,6 +35,8 @@ _ISA16_POSITION = 104
 _WHITESPACE = " \t\r\n"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
+_head_of = itemgetter(slice(0, 4))  # a segment's head: enough to tell its id apart
+_new_tuple = tuple.__new__
 
 
 class BinaryReadable(Protocol):
@@ -146,17 +150,33 @@ def _count(segment: Segment, position: int) -> int:
 class _Envelope:
     """The ISA/GS/ST state machine; one instance per file."""
 
-    __slots__ = ("gs_control", "gs_sets", "isa_control", "isa_groups", "st_control", "state")
+    __slots__ = (
+        "gs_control",
+        "gs_sets",
+        "isa_control",
+        "isa_groups",
+        "st_control",
+        "st_number",
+        "state",
+    )
 
     OUTSIDE, IN_ISA, IN_GS, IN_ST = range(4)
 
     def __init__(self) -> None:
         self.state = self.OUTSIDE
         self.isa_control = self.gs_control = self.st_control = ""
-        self.isa_groups = self.gs_sets = 0
+        self.isa_groups = self.gs_sets = self.st_number = 0
 
-    def open_or_close(self, segment: Segment, st_count: int) -> None:
-        """Check an envelope segment (or any segment outside ST/SE)."""
+    def save(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def restore(self, saved: tuple[object, ...]) -> None:
+        for name, value in zip(self.__slots__, saved, strict=True):
+            setattr(self, name, value)
+
+    def open_or_close(self, segment: Segment) -> None:
+        """Check an envelope segment (or any segment outside ST/SE). The segment count of
+        a transaction set follows from the numbers of its ST and SE."""
         sid = segment.id
         n = segment.number
         state = self.state
@@ -168,9 +188,10 @@ class _Envelope:
             self.state, self.gs_control, self.gs_sets = self.IN_GS, segment.get(6), 0
             self.isa_groups += 1
         elif sid == "ST" and state == self.IN_GS:
-            self.state, self.st_control = self.IN_ST, segment.get(2)
+            self.state, self.st_control, self.st_number = self.IN_ST, segment.get(2), n
             self.gs_sets += 1
         elif sid == "SE" and state == self.IN_ST:
+            st_count = n - self.st_number + 1
             self._close(segment, "SE", st_count, self.st_control, "segments in the transaction")
             self.state = self.IN_GS
         elif sid == "GE" and state == self.IN_GS:
@@ -228,7 +249,7 @@ class SegmentReader:
         buffer = self._head(chunks)
         delimiters = _delimiters_from_isa(buffer, 1)
         self.delimiters = delimiters
-        return self._segments(buffer, chunks, delimiters)
+        return chain.from_iterable(self._batches(buffer, chunks, delimiters))
 
     @staticmethod
     def _head(chunks: Iterator[str]) -> str:
@@ -246,25 +267,35 @@ class SegmentReader:
             raise X12Error(1, ErrorCode.TRUNCATED, "the file ends inside the ISA segment")
         return buffer
 
-    def _segments(
+    def _batches(
         self, buffer: str, chunks: Iterator[str], delimiters: Delimiters
-    ) -> Iterator[Segment]:
-        """The hot loop. Work is done per chunk where possible (line-break removal, the
-        printable check, whitespace detection) so that each segment costs one split, two
-        set lookups and one tuple."""
+    ) -> Iterator[Iterable[Segment]]:
+        """The hot loop, one iteration per chunk; see "Reader design" in docs/x12.md.
+
+        A chunk is split on the terminator at once. Its checks are done on the whole chunk
+        in C where possible: one printable check, one set of segment heads (the first four
+        characters) validated once per distinct head, and a text search for the few
+        envelope segments, whose counts follow from segment numbers. A clean chunk is then
+        handed back as a lazy `map` that splits elements and builds `Segment`s without a
+        Python frame per segment. A chunk that fails any fast check (padding, control
+        characters, an unknown or bad id, an envelope error) is redone by `_slow`, segment
+        by segment, from the envelope state at its start, so that good segments before the
+        bad one are still yielded and the error carries the exact segment number.
+        """
         element, _, _, terminator = delimiters
         strip = "".join(c for c in _WHITESPACE if c not in delimiters)
         line_breaks = [c for c in "\r\n" if c not in delimiters]
         padding = [terminator + c for c in strip] + [c + terminator for c in strip]
-        valid_ids = set(_ENVELOPE_IDS)
-        envelope = _Envelope()
-        new_segment = tuple.__new__
-        number = 0
-        st_count = 0
-        in_st = False
-        strip_set = frozenset(strip)
         # Control-character delimiters (FS/GS/RS are common) are removed before the checks.
         hidden = {ord(d): None for d in delimiters if d and not d.isprintable()}
+        # An ASCII chunk is printable if deleting the printable bytes leaves nothing.
+        allowed = bytes(range(32, 127)) + bytes(o for o in hidden if o < 128)
+        # Whitespace after a terminator shows as a bad segment head; before one, it is here.
+        trailing = [c + terminator for c in strip if c != "\t" and c not in line_breaks]
+        envelope = _Envelope()
+        head_ids: dict[str, str] = {}  # known-good heads -> segment id
+        envelope_heads: set[str] = set()
+        number = 0
         while True:
             for line_break in line_breaks:  # between segments, or wrapping long lines
                 if line_break in buffer:
@@ -272,36 +303,38 @@ class SegmentReader:
             text = buffer
             parts = text.split(terminator)
             buffer = parts.pop()
-            chunk_is_clean = (text.translate(hidden) if hidden else text).isprintable()
-            if parts and (parts[0][:1] in strip_set or any(p in text for p in padding)):
-                parts = [part.strip(strip) for part in parts]
-            for raw in parts:
-                if not raw:
-                    continue
-                number += 1
-                elements = raw.split(element)
-                sid = elements[0]
-                if sid not in valid_ids:
-                    if _SEGMENT_ID.fullmatch(sid) is None:
-                        raise X12Error(number, ErrorCode.BAD_SEGMENT, _bad_segment_reason(raw))
-                    valid_ids.add(sid)
-                if (
-                    not chunk_is_clean
-                    and not (raw.translate(hidden) if hidden else raw).isprintable()
-                ):
-                    raise X12Error(number, ErrorCode.ENCODING, _unprintable_reason(sid, raw))
-                segment: Segment = new_segment(Segment, (number, elements))
-                if in_st and sid not in _ENVELOPE_IDS:
-                    st_count += 1
+            if parts:
+                if text.isascii():
+                    clean = not text.encode("ascii").translate(None, allowed)
                 else:
-                    if sid == "ISA":
-                        _check_later_isa(raw, number, delimiters)
-                    st_count += 1
-                    envelope.open_or_close(segment, st_count)
-                    if sid == "ST":
-                        st_count = 1
-                    in_st = envelope.state == _Envelope.IN_ST
-                yield segment
+                    clean = (text.translate(hidden) if hidden else text).isprintable()
+                fast = clean and not any(t in text for t in trailing)  # (a tab is unclean)
+                saved = envelope.save()
+                if fast:
+                    try:
+                        fast = self._check_chunk(
+                            text, parts, number, delimiters, envelope, head_ids, envelope_heads
+                        )
+                    except X12Error:
+                        fast = False
+                if fast:
+                    yield map(
+                        _new_tuple,
+                        repeat(Segment),
+                        zip(count(number + 1), map(str.split, parts, repeat(element))),
+                    )
+                    number += len(parts)
+                else:
+                    envelope.restore(saved)
+                    if any(p in text for p in padding) or parts[0][:1] in strip:
+                        parts = [part.strip(strip) for part in parts]
+                    batch: list[Segment] = []
+                    try:
+                        number = _slow(parts, number, clean, delimiters, envelope, hidden, batch)
+                    except X12Error:
+                        yield batch  # the good segments before the bad one, then the error
+                        raise
+                    yield batch
             chunk = next(chunks, None)
             if chunk is None:
                 break
@@ -309,6 +342,94 @@ class SegmentReader:
         if buffer.strip(strip):
             raise X12Error(number + 1, ErrorCode.TRUNCATED, "the file ends inside a segment")
         envelope.finish(number + 1)
+
+    @staticmethod
+    def _check_chunk(
+        text: str,
+        parts: list[str],
+        number: int,
+        delimiters: Delimiters,
+        envelope: _Envelope,
+        head_ids: dict[str, str],
+        envelope_heads: set[str],
+    ) -> bool:
+        """True if every segment of a clean chunk is good (the envelope state is advanced);
+        False (or an X12Error) if the chunk must be read segment by segment."""
+        element, terminator = delimiters.element, delimiters.segment
+        heads = set(map(_head_of, parts))
+        unknown = heads.difference(head_ids)
+        for head in unknown:
+            sid = head.split(element, 1)[0]
+            if _SEGMENT_ID.fullmatch(sid) is None:
+                return False  # an empty segment or a bad id
+            head_ids[head] = sid
+            if sid in _ENVELOPE_IDS:
+                envelope_heads.add(head)
+        found = heads & envelope_heads
+        if not found:
+            return envelope.state == _Envelope.IN_ST
+        # Where the envelope segments are: search the text for each of their ids.
+        starts: list[int] = []
+        for target in {
+            head if head == head_ids[head] else head_ids[head] + element for head in found
+        }:
+            if target == head_ids.get(target):  # a segment that is only its id
+                target += terminator
+            if text.startswith(target):
+                starts.append(0)
+            target = terminator + target
+            at = text.find(target)
+            while at != -1:
+                starts.append(at + 1)
+                at = text.find(target, at + 1)
+        starts.sort()
+        index = 0  # parts[index] starts at text position `position`
+        position = 0
+        after = 0  # the index after the last envelope segment checked
+        for start in starts:
+            index += text.count(terminator, position, start)
+            position = start
+            if index >= len(parts):
+                break  # in the unfinished segment carried to the next chunk
+            if index > after and envelope.state != _Envelope.IN_ST:
+                return False  # data outside ST
+            raw = parts[index]
+            segment = Segment(number + index + 1, raw.split(element))
+            if segment.elements[0] == "ISA":
+                _check_later_isa(raw, segment.number, delimiters)
+            envelope.open_or_close(segment)
+            after = index + 1
+        return after >= len(parts) or envelope.state == _Envelope.IN_ST
+
+
+def _slow(
+    parts: list[str],
+    number: int,
+    clean: bool,
+    delimiters: Delimiters,
+    envelope: _Envelope,
+    hidden: dict[int, None],
+    out: list[Segment],
+) -> int:
+    """Check and append the segments of one chunk one by one; return the last number."""
+    element = delimiters.element
+    for raw in parts:
+        if not raw:
+            continue
+        number += 1
+        elements = raw.split(element)
+        sid = elements[0]
+        if sid not in _ENVELOPE_IDS and _SEGMENT_ID.fullmatch(sid) is None:
+            raise X12Error(number, ErrorCode.BAD_SEGMENT, _bad_segment_reason(raw))
+        if not clean and not (raw.translate(hidden) if hidden else raw).isprintable():
+            raise X12Error(number, ErrorCode.ENCODING, _unprintable_reason(sid, raw))
+        segment = Segment(number, elements)
+        if sid in _ENVELOPE_IDS or envelope.state != _Envelope.IN_ST:
+            if sid == "ISA":
+                _check_later_isa(raw, number, delimiters)
+            envelope.open_or_close(segment)
+        out.append(segment)
+    return number
 
 
 def _check_later_isa(raw: str, number: int, delimiters: Delimiters) -> None:

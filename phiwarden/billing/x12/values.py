@@ -11,6 +11,11 @@ from phiwarden.billing.x12.models import Address, Interchange, Name
 from phiwarden.billing.x12.reader import Segment
 
 _NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+# Amounts and dates repeat a great deal within a file (fees, service dates); Decimal and
+# date are immutable, so good values are shared. Bounded: cleared when full.
+_CACHE_LIMIT = 4096
+_numbers: dict[str, Decimal] = {}
+_dates: dict[str, dt.date] = {}
 
 
 def where(segment: Segment, position: int) -> str:
@@ -27,12 +32,19 @@ def required(segment: Segment, position: int) -> str:
 
 
 def number(segment: Segment, position: int) -> Decimal:
+    value = segment.get(position)
+    found = _numbers.get(value)
+    if found is not None:
+        return found
     value = required(segment, position)
     if _NUMBER.fullmatch(value) is None:
         raise X12Error(
             segment.number, ErrorCode.BAD_NUMBER, f"{where(segment, position)} is not a number"
         )
-    return Decimal(value)
+    if len(_numbers) >= _CACHE_LIMIT:
+        _numbers.clear()
+    found = _numbers[value] = Decimal(value)
+    return found
 
 
 def optional_number(segment: Segment, position: int) -> Decimal | None:
@@ -50,11 +62,17 @@ def integer(segment: Segment, position: int) -> int:
 
 def parse_date(segment: Segment, position: int, text: str) -> dt.date:
     """CCYYMMDD (or YYMMDD in the ISA, read as 20YY)."""
+    found = _dates.get(text)
+    if found is not None:
+        return found
+    if len(_dates) >= _CACHE_LIMIT:
+        _dates.clear()
     try:
         if len(text) == 6 and text.isdigit() and text.isascii():
             return dt.date(2000 + int(text[:2]), int(text[2:4]), int(text[4:6]))
         if len(text) == 8 and text.isdigit() and text.isascii():
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+            found = _dates[text] = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+            return found
     except ValueError:
         pass
     raise X12Error(
