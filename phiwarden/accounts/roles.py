@@ -77,7 +77,9 @@ _OFFICER = (
 )
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.OWNER: frozenset(_OFFICER | {C.BILLING_IMPORT}),
+    # The owner runs the business but does not approve large PHI exports: that second
+    # pair of eyes is the privacy or security officer's (two-person control).
+    Role.OWNER: frozenset((_OFFICER - {C.BILLING_APPROVE_EXPORTS}) | {C.BILLING_IMPORT}),
     Role.PRIVACY_OFFICER: frozenset(_OFFICER),
     Role.SECURITY_OFFICER: frozenset(_OFFICER),
     Role.BILLING_MANAGER: frozenset(

@@ -202,13 +202,25 @@ def test_only_the_requester_downloads(privacy_officer, second_officer, claims):
     assert denial.event_code == EventCode.ACCESS_DENIED
 
 
-def test_another_organizations_request_is_not_found(privacy_officer, outsider, claims):
+def test_another_organizations_request_is_not_found(
+    privacy_officer, other_organization, make_member, claims
+):
     request = _ask(privacy_officer)
+    stranger = make_member(
+        Role.PRIVACY_OFFICER, email="po@other.example.test", org=other_organization
+    )
 
     with pytest.raises(Http404):
         services.export_request_decide(
-            actor=outsider, request_id=request.pk, approve=True, reason="x"
+            actor=stranger, request_id=request.pk, approve=True, reason="x"
         )
+
+
+def test_the_owner_does_not_approve_exports(privacy_officer, owner, claims):
+    request = _ask(privacy_officer)
+
+    with pytest.raises(PermissionDenied):
+        services.export_request_decide(actor=owner, request_id=request.pk, approve=True, reason="x")
 
 
 def test_pending_requests_are_obligations_for_officers(privacy_officer, claims):
