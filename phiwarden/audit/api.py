@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
@@ -12,7 +11,6 @@ from ninja import Query, Router, Schema, Status
 from phiwarden.accounts.api_auth import token_require
 from phiwarden.accounts.roles import Capability
 from phiwarden.audit import reviews, selectors
-from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditEvent, TreeHead
 from phiwarden.audit.records import patient_ids_by_event
 from phiwarden.audit.schemas import (
@@ -26,7 +24,6 @@ from phiwarden.audit.schemas import (
     ReviewSummaryOut,
     TreeHeadOut,
 )
-from phiwarden.audit.services import audit_event_record
 
 router = Router(tags=["audit"])
 
@@ -61,16 +58,10 @@ def audit_events(request: HttpRequest, params: Query[SearchParams]) -> AuditPage
     token = token_require(request, Capability.AUDIT_VIEW)
     membership = token.membership
     filters = selectors.AuditFilters(**params.dict(exclude={"cursor", "limit"}))
-    with transaction.atomic():
-        page = selectors.audit_events_search(
-            membership=membership, filters=filters, cursor=params.cursor, limit=params.limit
-        )
-        if params.cursor is None:  # one event per search, not per page
-            audit_event_record(
-                actor=membership.user, organization=membership.organization,
-                event_code=EventCode.AUDIT_SEARCHED, api_token_prefix=token.prefix,
-                data={"patient_filter": params.patient_id is not None, "results": len(page.events)},
-            )  # fmt: skip
+    page = selectors.audit_events_search(
+        membership=membership, filters=filters, cursor=params.cursor, limit=params.limit,
+        api_token_prefix=token.prefix,
+    )  # fmt: skip
     show_patients = selectors.patient_ids_visible(membership)
     patients = patient_ids_by_event(e.pk for e in page.events) if show_patients else {}
     return AuditPageOut(

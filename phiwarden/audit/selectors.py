@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -21,8 +22,10 @@ from phiwarden.accounts.models import Membership
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
 from phiwarden.audit import merkle
+from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditEvent, PurgeRecord, SealedLeaf, TreeHead
 from phiwarden.audit.records import patient_ids_by_event
+from phiwarden.audit.services import audit_event_record
 
 PAGE_SIZE_MAX = 200
 
@@ -79,11 +82,36 @@ def _filtered(membership: Membership, filters: AuditFilters) -> QuerySet[AuditEv
 
 
 def audit_events_search(
-    *, membership: Membership, filters: AuditFilters, cursor: str | None = None, limit: int = 50
+    *,
+    membership: Membership,
+    filters: AuditFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+    api_token_prefix: str = "",
 ) -> AuditPage:
     """Newest first; keyset pagination on (occurred_at, id) so page 1,000 costs what page 1
-    costs, whatever the table size."""
+    costs, whatever the table size. The search is itself recorded, once per search (on its
+    first page), in the same transaction as the read."""
     capability_require(membership, Capability.AUDIT_VIEW)
+    with transaction.atomic():
+        page = _search_page(membership, filters, cursor, limit)
+        if cursor is None:
+            audit_event_record(
+                actor=membership.user,
+                organization=membership.organization,
+                event_code=EventCode.AUDIT_SEARCHED,
+                api_token_prefix=api_token_prefix,
+                data={
+                    "patient_filter": filters.patient_id is not None,
+                    "results": len(page.events),
+                },
+            )
+    return page
+
+
+def _search_page(
+    membership: Membership, filters: AuditFilters, cursor: str | None, limit: int
+) -> AuditPage:
     limit = max(1, min(limit, PAGE_SIZE_MAX))
     events = _filtered(membership, filters)
     if cursor:

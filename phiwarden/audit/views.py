@@ -31,20 +31,9 @@ def event_list(request: OrgRequest) -> HttpResponse:
         filters = form.filters() if request.GET else selectors.AuditFilters()
         cursor = request.GET.get("cursor") or None
         try:
-            with transaction.atomic():
-                page = selectors.audit_events_search(
-                    membership=membership, filters=filters, cursor=cursor
-                )
-                if cursor is None:  # one event per search, not per page
-                    audit_event_record(
-                        actor=membership.user,
-                        organization=membership.organization,
-                        event_code=EventCode.AUDIT_SEARCHED,
-                        data={
-                            "patient_filter": filters.patient_id is not None,
-                            "results": len(page.events),
-                        },
-                    )
+            page = selectors.audit_events_search(
+                membership=membership, filters=filters, cursor=cursor
+            )
         except ValidationError as error:
             form.add_error(None, error.messages)
     show_patients = selectors.patient_ids_visible(membership)

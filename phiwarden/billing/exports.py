@@ -22,7 +22,6 @@ from django.utils import timezone
 from phiwarden.accounts.models import Membership
 from phiwarden.billing import selectors
 from phiwarden.billing.imports import max_upload_bytes
-from phiwarden.billing.minimum_necessary import PhiField
 from phiwarden.billing.models import ExportRecord, ExportRequest
 from phiwarden.core.exports import csv_lines, xlsx_bytes
 
@@ -141,4 +140,4 @@ def queue_export_response(
     ).response()
 
 
-__all__ = ["ExportFile", "PhiField", "queue_export_response", "queue_file", "upload_limit_mb"]
+__all__ = ["ExportFile", "queue_export_response", "queue_file", "upload_limit_mb"]

@@ -32,7 +32,7 @@ from django.utils import timezone
 from phiwarden.accounts.models import Client, Membership
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
-from phiwarden.audit.codes import EventCode
+from phiwarden.audit.codes import EventCode, Outcome
 from phiwarden.audit.services import audit_event_record
 from phiwarden.billing import phi, reemit
 from phiwarden.billing.minimum_necessary import (
@@ -80,7 +80,7 @@ def projection_for(membership: Membership, purpose: str) -> frozenset[PhiField]:
             actor=membership.user,
             organization=membership.organization,
             event_code=EventCode.ACCESS_DENIED,
-            outcome="denied",  # type: ignore[arg-type]
+            outcome=Outcome.DENIED,
             purpose=str(purpose)[:32],
             data={"capability": "billing.purpose", "purpose": str(purpose)[:32]},
         )

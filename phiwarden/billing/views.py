@@ -26,11 +26,6 @@ from phiwarden.billing.forms import (
     RestrictionForm,
 )
 from phiwarden.billing.imports import ImportRefused, x12_import
-from phiwarden.billing.minimum_necessary import PhiField
-
-
-def _field_labels() -> dict[str, str]:
-    return {f.value: f.value.split(".", 1)[1].replace("_", " ") for f in PhiField}
 
 
 @org_view(Capability.BILLING_VIEW_PHI)
@@ -63,7 +58,6 @@ def claim_queue(request: OrgRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "next_query": next_query,
-            "labels": _field_labels(),
             "can_export": membership.can(Capability.BILLING_EXPORT),
             "export_form": ExportForm(membership=membership, initial=request.GET.dict()),
         },
@@ -84,7 +78,6 @@ def claim_detail(request: OrgRequest, claim_id: int) -> HttpResponse:
         {
             "form": form,
             "detail": detail,
-            "labels": _field_labels(),
             "can_restrict": membership.can(Capability.BILLING_RECORD_RESTRICTIONS),
             "can_send_to_plan": membership.can(Capability.BILLING_WORK_CLAIMS),
             "restriction_form": RestrictionForm(),
@@ -98,9 +91,7 @@ def unmatched_payments(request: OrgRequest) -> HttpResponse:
     membership = request.membership
     form = PurposeForm(request.GET or None, membership=membership)
     rows = selectors.unmatched_payments(membership=membership, purpose=form.chosen_purpose())
-    return render(
-        request, "billing/unmatched.html", {"form": form, "rows": rows, "labels": _field_labels()}
-    )
+    return render(request, "billing/unmatched.html", {"form": form, "rows": rows})
 
 
 @org_view(Capability.BILLING_VIEW_PHI)
@@ -127,7 +118,7 @@ def patient_lookup(request: OrgRequest) -> HttpResponse:
     return render(
         request,
         "billing/patient_lookup.html",
-        {"form": form, "matches": matches, "labels": _field_labels()},
+        {"form": form, "matches": matches},
     )
 
 
@@ -375,5 +366,5 @@ def remittance_detail(request: OrgRequest, remittance_id: int) -> HttpResponse:
     return render(
         request,
         "billing/remittance_detail.html",
-        {"form": form, "detail": detail, "labels": _field_labels()},
+        {"form": form, "detail": detail},
     )

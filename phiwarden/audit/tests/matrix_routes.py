@@ -8,17 +8,14 @@ from phiwarden.accounts.roles import Capability
 from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditReview, AuditReviewSchedule
 from phiwarden.core.tests.matrix import (
-    GET_POST,
     POST,
     ApiRoute,
     Contribution,
     OrgRoute,
-    Param,
     TenantSeed,
 )
 
 C = Capability
-GET = ("GET",)
 # The matrix's clock stands at 2025-03-03: February is a complete period, due for review.
 PERIOD = "2025-02"
 
@@ -64,6 +61,3 @@ SNAPSHOT_MODELS: dict[type[models.Model], frozenset[str]] = {
 
 def build(seed: TenantSeed) -> Contribution:
     return Contribution(params={"period": PERIOD})
-
-
-__all__ = ["API_ROUTES", "GET_POST", "ORG_ROUTES", "SNAPSHOT_MODELS", "Param", "build"]

@@ -44,7 +44,6 @@ from phiwarden.vault.models import EncryptedBlob
 from phiwarden.vault.services import cipher_for
 
 C = Capability
-GET = ("GET",)
 UPLOAD_SEED = 41  # a batch the world has not imported, so an allowed upload creates rows
 
 
@@ -242,6 +241,3 @@ def _export_requests(seed: TenantSeed) -> tuple[Membership, ExportRequest, Expor
         expires_at=now + timedelta(hours=APPROVAL_WINDOW_HOURS),
     )
     return requester, pending, approved
-
-
-__all__ = ["API_ROUTES", "GET", "ORG_ROUTES", "SNAPSHOT_MODELS", "build"]

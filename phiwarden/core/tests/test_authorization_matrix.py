@@ -17,7 +17,6 @@ timeout and the re-authentication window cannot run out halfway through.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import itertools
@@ -578,13 +577,14 @@ def _org_url(url_name: str, tenant: Tenant, viewer: Role | None) -> str:
         "invitation_id": lambda: tenant.invitation.pk,
         "token_id": lambda: tenant.token_for(viewer).pk,
     }
-    for name, value in tenant.params.items():
-        objects[name] = functools.partial(lambda v: v, value)
     kwargs = {}
     for param in WALKED_BY_NAME[url_name].params:
-        if param not in objects:
+        if param in tenant.params:
+            kwargs[param] = tenant.params[param]
+        elif param in objects:
+            kwargs[param] = objects[param]()
+        else:
             pytest.fail(f"no object for <{param}> in {url_name}: add one to _org_url")
-        kwargs[param] = objects[param]()
     return reverse(url_name, kwargs=kwargs)
 
 
