@@ -29,18 +29,23 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     )
 
 
-def _read_master_key(encoded: str, name: str = "PHI_MASTER_KEY") -> bytes:
-    """The PHI master key wraps the per-organization data keys (DESIGN.md, field encryption).
-
-    It is never derived from SECRET_KEY: the two are rotated and guarded separately.
-    """
+def _decode_32_byte_key(name: str, encoded: str, *, length_note: str = "") -> bytes:
+    """A key given as URL-safe base64 of 32 bytes; the messages name the variable only."""
     try:
         key = base64.urlsafe_b64decode(encoded.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError) as error:
         raise ImproperlyConfigured(f"{name} must be URL-safe base64") from error
     if len(key) != 32:
-        raise ImproperlyConfigured(f"{name} must decode to exactly 32 bytes (AES-256)")
+        raise ImproperlyConfigured(f"{name} must decode to exactly 32 bytes{length_note}")
     return key
+
+
+def _read_master_key(encoded: str, name: str = "PHI_MASTER_KEY") -> bytes:
+    """The PHI master key wraps the per-organization data keys (DESIGN.md, field encryption).
+
+    It is never derived from SECRET_KEY: the two are rotated and guarded separately.
+    """
+    return _decode_32_byte_key(name, encoded, length_note=" (AES-256)")
 
 
 PHI_MASTER_KEY = _read_master_key(env_secret("PHI_MASTER_KEY"))
@@ -61,12 +66,7 @@ def _read_audit_signing_key(encoded: str) -> str:
             "AUDIT_SIGNING_KEY (or AUDIT_SIGNING_KEY_FILE) must be set: URL-safe base64 of "
             "32 random bytes"
         )
-    try:
-        seed = base64.urlsafe_b64decode(encoded.encode("ascii"))
-    except (binascii.Error, UnicodeEncodeError, ValueError) as error:
-        raise ImproperlyConfigured("AUDIT_SIGNING_KEY must be URL-safe base64") from error
-    if len(seed) != 32:
-        raise ImproperlyConfigured("AUDIT_SIGNING_KEY must decode to exactly 32 bytes")
+    _decode_32_byte_key("AUDIT_SIGNING_KEY", encoded)
     return encoded
 
 
