@@ -98,6 +98,21 @@ class EventCode(models.TextChoices):
     BILLING_RESTRICTION_RECORDED = "billing.restriction.recorded", "Self-pay restriction recorded"
     # Incidents and breach notification (45 CFR 164.400-164.414)
     INCIDENT_SCOPED = "incidents.breach.scoped", "Breach scope computed"
+    INCIDENT_REPORTED = "incidents.incident.reported", "Incident reported"
+    INCIDENT_OFFICERS_NOTIFIED = "incidents.officers.notified", "Officers notified of an incident"
+    INCIDENT_UPDATED = "incidents.incident.updated", "Incident facts changed"
+    INCIDENT_VIEWED = "incidents.incident.viewed", "Incident narrative read"
+    INCIDENT_STEP_DONE = "incidents.containment.done", "Containment step recorded"
+    INCIDENT_EVIDENCE_SEALED = "incidents.evidence.sealed", "Evidence snapshot sealed"
+    INCIDENT_ASSESSMENT_SAVED = "incidents.assessment.saved", "Risk assessment saved"
+    INCIDENT_ASSESSMENT_SIGNED = "incidents.assessment.signed", "Risk assessment signed"
+    INCIDENT_NOTICE_GENERATED = "incidents.notice.generated", "Breach notice generated"
+    INCIDENT_NOTICE_DOWNLOADED = "incidents.notice.downloaded", "Breach notice downloaded"
+    INCIDENT_NOTICE_SENT = "incidents.notice.sent", "Breach notice sent"
+    INCIDENT_NOTICE_ACKNOWLEDGED = "incidents.notice.acknowledged", "Breach notice acknowledged"
+    INCIDENT_ACTION_CHANGED = "incidents.action.changed", "Corrective action recorded"
+    INCIDENT_CLOSED = "incidents.incident.closed", "Incident closed"
+    INCIDENT_EXPORTED = "incidents.export.downloaded", "Breach log or timeline exported"
     # Demo data
     DEMO_SEEDED = "core.demo.seeded", "Synthetic demo data created"
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
 
-from phiwarden.accounts.models import Membership
+from phiwarden.accounts.models import Membership, Organization
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
 from phiwarden.audit.codes import EventCode
@@ -81,21 +81,24 @@ class ScopeResult:
     patient_ids: set[int] = field(default_factory=set)
     by_client: dict[int, int] = field(default_factory=dict)
     by_state: dict[str, int] = field(default_factory=dict)
+    by_client_state: dict[int, dict[str, int]] = field(default_factory=dict)
     phi_classes: set[str] = field(default_factory=set)
     events: int = 0
+    viewed_events: int = 0  # events that returned PHI fields: acquired or viewed, 164.402(2)(iii)
 
     @property
     def individuals(self) -> int:
         return len(self.patient_ids)
 
 
-def _events(membership: Membership, query: ScopeQuery) -> Any:
+def scope_events(organization: Organization, query: ScopeQuery) -> Any:
+    """The audit events of the named members or tokens inside the window."""
     who = Q()
     if query.actor_ids:
         who |= Q(actor_id__in=list(query.actor_ids))
     if query.token_prefixes:
         who |= Q(api_token_prefix__in=list(query.token_prefixes))
-    events = AuditEvent.objects.for_organization(membership.organization).filter(who)
+    events = AuditEvent.objects.for_organization(organization).filter(who)
     if query.since is not None:
         events = events.filter(occurred_at__gte=query.since)
     if query.until is not None:
@@ -110,7 +113,9 @@ def _classes(field_lists: Iterable[Sequence[str]]) -> set[str]:
     return found
 
 
-def breach_scope(*, membership: Membership, query: ScopeQuery) -> ScopeResult:
+def breach_scope(
+    *, membership: Membership, query: ScopeQuery, target: models.Model | None = None
+) -> ScopeResult:
     """Compute the scope, and record that it was computed (with every patient in it)."""
     capability_require(membership, Capability.INCIDENTS_MANAGE)
     if not (query.actor_ids or query.token_prefixes or query.file_ids):
@@ -121,14 +126,17 @@ def breach_scope(*, membership: Membership, query: ScopeQuery) -> ScopeResult:
         raise ValidationError("The window ends before it starts.")
     result = ScopeResult(query=query)
     if query.actor_ids or query.token_prefixes:
-        events = _events(membership, query)
+        events = scope_events(membership.organization, query)
         result.events = events.count()
         touches = AuditEventPatient.objects.filter(
             organization=membership.organization, event__in=events.values("pk")
         )
         result.patient_ids |= set(touches.values_list("patient_id", flat=True).distinct())
-        disclosing = events.filter(patients__isnull=False).exclude(fields_disclosed=[])
+        # Events that returned PHI fields about someone: acquired or viewed (164.402(2)(iii)).
+        touched = AuditEventPatient.objects.filter(event=OuterRef("pk"))
+        disclosing = events.filter(Exists(touched)).exclude(fields_disclosed=[])
         result.phi_classes |= _classes(disclosing.values_list("fields_disclosed", flat=True))
+        result.viewed_events = disclosing.count()
     if query.file_ids:
         # Everything in an exposed file: the whole claim record.
         in_files = billing_scoping.patients_in_files(membership=membership, file_ids=query.file_ids)
@@ -141,11 +149,15 @@ def breach_scope(*, membership: Membership, query: ScopeQuery) -> ScopeResult:
     facts = billing_scoping.patient_facts(membership=membership, patient_ids=result.patient_ids)
     result.by_client = dict(Counter(client for client, _state in facts.values()))
     result.by_state = dict(Counter(state or "unknown" for _client, state in facts.values()))
+    for client, state in facts.values():
+        per_state = result.by_client_state.setdefault(client, {})
+        per_state[state or "unknown"] = per_state.get(state or "unknown", 0) + 1
     with transaction.atomic():
         audit_event_record(
             actor=membership.user,
             organization=membership.organization,
             event_code=EventCode.INCIDENT_SCOPED,
+            target=target,
             purpose="operations",
             data={
                 "individuals": result.individuals,

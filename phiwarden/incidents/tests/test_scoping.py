@@ -3,61 +3,17 @@ members, in several states, across two clients; windows, tokens and files."""
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from phiwarden.accounts.roles import Role
 from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditEvent
-from phiwarden.audit.services import audit_event_record
-from phiwarden.billing.imports import x12_import
-from phiwarden.billing.models import Patient, X12File
-from phiwarden.billing.synthetic import generate_batch
+from phiwarden.billing.models import X12File
 from phiwarden.incidents.scoping import ScopeQuery, breach_scope
+from phiwarden.incidents.tests.factories import window as _window
 
 pytestmark = pytest.mark.django_db
-
-T0 = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def world(owner, clients, make_member):
-    """Two clients' patients, and two members who read some of them at known times."""
-    for client, seed in ((clients[0], 31), (clients[1], 32)):
-        stream = io.BytesIO()
-        generate_batch(seed=seed, claims=80).write_837p(stream)
-        stream.seek(0)
-        x12_import(actor=owner, client=client, stream=stream, filename="w.837")
-    first = list(Patient.objects.filter(client=clients[0]).order_by("pk"))
-    second = list(Patient.objects.filter(client=clients[1]).order_by("pk"))
-    snoop = make_member(Role.AR_SPECIALIST, email="snoop@example.test")
-    other = make_member(Role.CODER, email="other@example.test")
-
-    def read(member, patients, at, fields=("patient.name", "claim.amounts"), token=""):
-        with time_machine.travel(at, tick=False):
-            audit_event_record(
-                actor=member.user, organization=member.organization,
-                event_code=EventCode.BILLING_PHI_VIEWED, purpose="payment",
-                patient_ids=[p.pk for p in patients], fields_disclosed=list(fields),
-                api_token_prefix=token,
-            )  # fmt: skip
-
-    # The snoop: 3 of client 0's patients and 2 of client 1's, inside the window; one
-    # more of client 0's before it. The other member: 2 of client 0's, one shared.
-    read(snoop, first[:2], T0 + dt.timedelta(days=1))
-    read(snoop, [first[2]], T0 + dt.timedelta(days=2), fields=("patient.ssn",))
-    read(snoop, second[:2], T0 + dt.timedelta(days=3), token="tok123")
-    read(snoop, [first[3]], T0 - dt.timedelta(days=5))
-    read(other, first[1:3], T0 + dt.timedelta(days=1), fields=("claim.diagnoses",))
-    return {"first": first, "second": second, "snoop": snoop, "other": other}
-
-
-def _window() -> tuple[dt.datetime, dt.datetime]:
-    return T0, T0 + dt.timedelta(days=30)
 
 
 def test_one_member_over_a_window(world, privacy_officer, clients):
