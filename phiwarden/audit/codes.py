@@ -57,6 +57,7 @@ class EventCode(models.TextChoices):
     VAULT_ROTATION_FINISHED = "vault.rotation.finished", "Data key rotation finished"
     VAULT_BLOB_STORED = "vault.blob.stored", "Encrypted file stored"
     VAULT_BLOB_REFUSED = "vault.blob.refused", "Encrypted file refused"
+    VAULT_ORPHANS_SWEPT = "vault.blob.orphans_swept", "Orphaned encrypted files deleted"
     # Partners: clients, vendors, BAAs and the PHI flow map (164.502(e), 164.504(e), 164.308(b))
     CLIENT_PROFILE_UPDATED = "partners.client_profile.updated", "Client compliance profile updated"
     VENDOR_CREATED = "partners.vendor.created", "Vendor created"
@@ -95,6 +96,8 @@ class EventCode(models.TextChoices):
     BILLING_EXPORT_REQUESTED = "billing.export.requested", "Large export requested"
     BILLING_EXPORT_APPROVED = "billing.export.approved", "Large export approved"
     BILLING_EXPORT_DENIED = "billing.export.denied", "Large export denied"
+    BILLING_EXPORT_EXPIRED = "billing.export.expired", "Approved export expired unused"
+    BILLING_RESTRICTION_LIFTED = "billing.restriction.lifted", "Self-pay restriction ended"
     BILLING_RESTRICTION_RECORDED = "billing.restriction.recorded", "Self-pay restriction recorded"
     # Incidents and breach notification (45 CFR 164.400-164.414)
     INCIDENT_SCOPED = "incidents.breach.scoped", "Breach scope computed"

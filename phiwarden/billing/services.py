@@ -9,6 +9,7 @@ person types stay in the rows (the restriction note encrypted).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -217,6 +218,31 @@ def export_request_download(*, actor: Membership, request_id: int) -> exports.Ex
             rows=request.rows_requested,
             request=request,
         )
+
+
+def export_requests_expire(*, now: dt.datetime | None = None) -> int:
+    """Close every approved export whose download window has passed, so no approval stays
+    usable and the officers' list shows what lapsed. Each one is audited. Idempotent: run
+    by `billing_expire_exports` from cron (a download attempt after the window also
+    expires its request)."""
+    now = now or timezone.now()
+    lapsed = ExportRequest.objects.filter(state=State.APPROVED, expires_at__lte=now)
+    expired = 0
+    for request in lapsed.select_related("organization").order_by("pk"):
+        with transaction.atomic():
+            changed = ExportRequest.objects.filter(
+                pk=request.pk, state=State.APPROVED, expires_at__lte=now
+            ).update(state=State.EXPIRED, updated_at=now)
+            if changed:
+                audit_event_record(
+                    actor=None,
+                    organization=request.organization,
+                    event_code=EventCode.BILLING_EXPORT_EXPIRED,
+                    target=request,
+                    data={"rows": request.rows_requested},
+                )
+                expired += 1
+    return expired
 
 
 # --- Self-pay restrictions (45 CFR 164.522(a)(1)(vi)) --------------------------------------

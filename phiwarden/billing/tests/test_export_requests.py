@@ -315,3 +315,26 @@ def test_the_api_asks_and_lists(privacy_officer, claims):
     assert created.status_code == 201
     assert created.json()["state"] == "requested"
     assert [r["id"] for r in listed.json()] == [created.json()["id"]]
+
+
+def test_the_sweep_expires_lapsed_approvals_once_and_audits_each(
+    privacy_officer, second_officer, claims
+):
+    from django.core.management import call_command
+
+    lapsed, fresh = _ask(privacy_officer), _ask(privacy_officer)
+    for request in (lapsed, fresh):
+        services.export_request_decide(
+            actor=second_officer, request_id=request.pk, approve=True, reason="Needed"
+        )
+    ExportRequest.objects.filter(pk=lapsed.pk).update(expires_at=NOW - dt.timedelta(minutes=1))
+    out = io.StringIO()
+
+    call_command("billing_expire_exports", stdout=out)
+    call_command("billing_expire_exports", stdout=io.StringIO())
+
+    assert "1 approved export(s) expired" in out.getvalue()
+    states = dict(ExportRequest.objects.values_list("pk", "state"))
+    assert states == {lapsed.pk: State.EXPIRED, fresh.pk: State.APPROVED}
+    events = AuditEvent.objects.filter(event_code=EventCode.BILLING_EXPORT_EXPIRED)
+    assert list(events.values_list("target_id", flat=True)) == [str(lapsed.pk)]
