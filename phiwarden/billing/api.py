@@ -326,6 +326,28 @@ def claim_restrict(
     )
 
 
+class RestrictionLiftIn(Schema):
+    line_numbers: list[int]
+    basis: str  # "written" or "oral" (45 CFR 164.522(a)(2)(i), (ii))
+
+
+class RestrictionLiftOut(Schema):
+    claim_id: int
+    released: list[int]
+
+
+@router.post("/claims/{claim_id}/restrictions/lift", response=RestrictionLiftOut)
+def claim_restriction_lift(
+    request: HttpRequest, claim_id: int, body: RestrictionLiftIn
+) -> RestrictionLiftOut:
+    """End self-pay restrictions at the patient's request (written, or oral and documented)."""
+    token = token_require(request, Capability.BILLING_RECORD_RESTRICTIONS)
+    released = services.restriction_lift(
+        actor=token.membership, claim_id=claim_id, line_numbers=body.line_numbers, basis=body.basis
+    )
+    return RestrictionLiftOut(claim_id=claim_id, released=released)
+
+
 @router.get("/claims/{claim_id}/x12-for-plan")
 def claim_x12_for_plan(request: HttpRequest, claim_id: int) -> HttpResponse:
     """The claim's 837 for its health plan, without self-pay restricted lines."""

@@ -9,7 +9,7 @@ from django import forms
 
 from phiwarden.accounts.models import Client, Membership
 from phiwarden.billing.minimum_necessary import purposes_for
-from phiwarden.billing.models import ClaimStatus
+from phiwarden.billing.models import ClaimStatus, LiftBasis
 from phiwarden.billing.selectors import LookupKind, clients_reached
 
 
@@ -147,4 +147,20 @@ class RestrictionForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="How the request was received (kept encrypted).",
+    )
+
+
+class RestrictionLiftForm(forms.Form):
+    """45 CFR 164.522(a)(2)(i)-(ii): only the patient ends a self-pay restriction."""
+
+    line_numbers = forms.TypedMultipleChoiceField(
+        label="Restricted lines to release",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(n, f"Line {n}") for n in range(1, 1000)],
+    )
+    basis = forms.ChoiceField(
+        label="How the patient asked to end the restriction",
+        choices=LiftBasis.choices,
+        widget=forms.RadioSelect,
     )

@@ -433,6 +433,11 @@ class ExportRequest(OrgOwned):
         return str(self.get_state_display())
 
 
+class LiftBasis(models.TextChoices):
+    WRITTEN = "written", "The patient asked in writing to end it (164.522(a)(2)(i))"
+    ORAL = "oral", "The patient agreed orally; documented (164.522(a)(2)(ii))"
+
+
 class PlanRestriction(models.Model):
     """A patient's restriction of disclosure to their health plan of a service paid in
     full out of pocket (45 CFR 164.522(a)(1)(vi)): which line, who recorded it, when, and
@@ -448,6 +453,14 @@ class PlanRestriction(models.Model):
     )
     recorded_at = models.DateTimeField()
     note_ct = models.BinaryField(null=True)
+    # Ended at the patient's written request or documented oral agreement (164.522(a)(2)(i),
+    # (ii)); a covered entity cannot end a (vi) restriction on its own (164.522(a)(2)(iii)).
+    # The row stays, so the record shows it ended; the audit trail keeps every change.
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_basis = models.CharField(max_length=16, choices=LiftBasis.choices, blank=True)
 
     objects = OrganizationScopedQuerySet["PlanRestriction"].as_manager()
 

@@ -30,6 +30,7 @@ from phiwarden.billing.models import (
     Claim,
     ClaimStatus,
     ExportRequest,
+    LiftBasis,
     PlanRestriction,
     ServiceLine,
 )
@@ -288,13 +289,15 @@ def restriction_record(
             )
         now = timezone.now()
         cipher = cipher_for(actor.organization)
+        ended = {r.line_id: r for r in PlanRestriction.objects.filter(line__in=new)}
         for line in new:
-            restriction = PlanRestriction(
-                organization=actor.organization,
-                line=line,
-                recorded_by=actor.user,
-                recorded_at=now,
+            # A restriction that was lifted and is asked for again reuses its row (one per
+            # line); the audit trail keeps both the lifting and the new request.
+            restriction = ended.get(line.pk) or PlanRestriction(
+                organization=actor.organization, line=line
             )
+            restriction.recorded_by, restriction.recorded_at = actor.user, now
+            restriction.lifted_at, restriction.lifted_by, restriction.lift_basis = None, None, ""
             restriction.note_ct = phi.seal(cipher, restriction, "note_ct", note.strip())
             restriction.save()
         ServiceLine.objects.filter(pk__in=[line.pk for line in new]).update(
@@ -313,3 +316,52 @@ def restriction_record(
             },
         )
     return RestrictionResult(claim.pk, [line.number for line in new], already)
+
+
+def restriction_lift(
+    *, actor: Membership, claim_id: int, line_numbers: Sequence[int], basis: str
+) -> list[int]:
+    """End self-pay restrictions at the patient's request: claim data for the plan includes
+    the lines again. Only the patient can end a (vi) restriction, in writing or by an
+    oral agreement that is documented (45 CFR 164.522(a)(2)(i)-(iii))."""
+    capability_require(actor, Capability.BILLING_RECORD_RESTRICTIONS)
+    if basis not in LiftBasis.values:
+        raise ValidationError(
+            {"basis": "Say how the patient asked to end it: in writing, or orally (documented)."}
+        )
+    claim = (
+        Claim.objects.for_organization(actor.organization)
+        .filter(client__in=selectors.clients_reached(actor), pk=claim_id)
+        .first()
+    )
+    if claim is None:
+        raise Http404
+    wanted = sorted(set(line_numbers))
+    if not wanted:
+        raise ValidationError({"line_numbers": "Choose the restricted lines to release."})
+    with transaction.atomic():
+        lines = list(
+            ServiceLine.objects.select_for_update()
+            .filter(claim=claim, number__in=wanted)
+            .order_by("number")
+        )
+        if len(lines) != len(wanted):
+            raise ValidationError({"line_numbers": "This claim has no such service line."})
+        if any(not line.restricted_from_plan for line in lines):
+            raise ValidationError({"line_numbers": "Only restricted lines can be released."})
+        now = timezone.now()
+        PlanRestriction.objects.filter(line__in=lines).update(
+            lifted_at=now, lifted_by=actor.user, lift_basis=basis
+        )
+        ServiceLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            restricted_from_plan=False
+        )
+        audit_event_record(
+            actor=actor.user,
+            organization=actor.organization,
+            event_code=EventCode.BILLING_RESTRICTION_LIFTED,
+            target=claim,
+            patient_ids=[claim.patient_id],
+            data={"client_id": claim.client_id, "lines": wanted, "basis": basis},
+        )
+    return wanted

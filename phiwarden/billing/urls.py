@@ -9,6 +9,11 @@ urlpatterns = [
     path("claims/export/", views.queue_export, name="queue-export"),
     path("claims/<int:claim_id>/", views.claim_detail, name="claim-detail"),
     path("claims/<int:claim_id>/restrict/", views.claim_restrict, name="claim-restrict"),
+    path(
+        "claims/<int:claim_id>/restrict/lift/",
+        views.claim_restriction_lift,
+        name="claim-restriction-lift",
+    ),
     path("claims/<int:claim_id>/for-plan/", views.claim_plan_837, name="claim-plan-837"),
     path("payments/unmatched/", views.unmatched_payments, name="unmatched-payments"),
     path("remittances/", views.remittance_list, name="remittance-list"),

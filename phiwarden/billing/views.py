@@ -24,6 +24,7 @@ from phiwarden.billing.forms import (
     PurposeForm,
     QueueForm,
     RestrictionForm,
+    RestrictionLiftForm,
 )
 from phiwarden.billing.imports import ImportRefused, x12_import
 
@@ -81,6 +82,8 @@ def claim_detail(request: OrgRequest, claim_id: int) -> HttpResponse:
             "can_restrict": membership.can(Capability.BILLING_RECORD_RESTRICTIONS),
             "can_send_to_plan": membership.can(Capability.BILLING_WORK_CLAIMS),
             "restriction_form": RestrictionForm(),
+            "lift_form": RestrictionLiftForm(),
+            "has_restricted_lines": any(line.get("restricted_from_plan") for line in detail.lines),
         },
     )
 
@@ -320,6 +323,34 @@ def claim_restrict(request: OrgRequest, claim_id: int) -> HttpResponseBase:
         request,
         f"Restricted from the health plan: line {recorded}. Claim data for the plan now "
         "leaves it out.",
+    )
+    return back
+
+
+@org_view(Capability.BILLING_RECORD_RESTRICTIONS)
+@require_POST
+def claim_restriction_lift(request: OrgRequest, claim_id: int) -> HttpResponseBase:
+    membership = request.membership
+    back = redirect(
+        "billing:claim-detail", org_slug=membership.organization.slug, claim_id=claim_id
+    )
+    form = RestrictionLiftForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the restricted lines and how the patient asked.")
+        return back
+    try:
+        released = services.restriction_lift(
+            actor=membership,
+            claim_id=claim_id,
+            line_numbers=form.cleaned_data["line_numbers"],
+            basis=form.cleaned_data["basis"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return back
+    lines = ", ".join(str(n) for n in released)
+    messages.success(
+        request, f"Restriction ended for line {lines}: claim data for the plan includes it again."
     )
     return back
 

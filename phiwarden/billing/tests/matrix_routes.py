@@ -16,7 +16,7 @@ from django.utils import timezone
 from phiwarden.accounts.models import Membership, User
 from phiwarden.accounts.roles import Capability, Role
 from phiwarden.audit.codes import EventCode
-from phiwarden.billing import phi
+from phiwarden.billing import phi, services
 from phiwarden.billing.export_limits import APPROVAL_WINDOW_HOURS
 from phiwarden.billing.imports import x12_import
 from phiwarden.billing.models import (
@@ -87,6 +87,11 @@ ORG_ROUTES = {
         POST,
         form={"line_numbers": ["1"], "paid_in_full": "on", "note": "Matrix self-pay"},
     ),
+    "billing:claim-restriction-lift": OrgRoute(
+        C.BILLING_RECORD_RESTRICTIONS,
+        POST,
+        form={"line_numbers": [Param("restricted_line")], "basis": "written"},
+    ),
     "billing:claim-plan-837": OrgRoute(
         C.BILLING_WORK_CLAIMS,
         POST,
@@ -149,6 +154,10 @@ API_ROUTES = {
         body={"line_numbers": [1], "paid_in_full": True, "note": "Matrix self-pay"},
         ok_status=(201,),
     ),
+    "POST /api/v1/billing/claims/{claim_id}/restrictions/lift": ApiRoute(
+        C.BILLING_RECORD_RESTRICTIONS,
+        body={"line_numbers": [Param("restricted_line")], "basis": "oral"},
+    ),
     "GET /api/v1/billing/claims/{claim_id}/x12-for-plan": ApiRoute(C.BILLING_WORK_CLAIMS),
     "GET /api/v1/billing/remittances": ApiRoute(C.BILLING_POST_PAYMENTS),
     "GET /api/v1/billing/remittances/{remittance_id}": ApiRoute(C.BILLING_VIEW_PHI),
@@ -169,7 +178,7 @@ SNAPSHOT_MODELS: dict[type[models.Model], frozenset[str]] = {
 
 def build(seed: TenantSeed) -> Contribution:
     owner = seed.members[Role.OWNER]
-    batch = generate_batch(seed=seed.organization.pk + 100, claims=3)
+    batch = generate_batch(seed=seed.organization.pk + 100, claims=6)
     for writer in (batch.write_837p, batch.write_835):
         stream = io.BytesIO()
         writer(stream)
@@ -179,8 +188,17 @@ def build(seed: TenantSeed) -> Contribution:
     for _role, membership in seed.members.items():
         if not membership.reaches_all_clients:
             membership.clients.add(seed.client)
-    claim = Claim.objects.filter(organization=seed.organization).order_by("pk").first()
-    assert claim is not None
+    # A claim with two or more lines: its last line is restricted already (so ending a
+    # restriction has something to end), its first is free (so recording one changes it).
+    claim = next(
+        c
+        for c in Claim.objects.filter(organization=seed.organization).order_by("pk")
+        if c.lines.count() > 1
+    )
+    restricted_line = claim.lines.order_by("-number").values_list("number", flat=True)[0]
+    services.restriction_record(
+        actor=owner, claim_id=claim.pk, line_numbers=[restricted_line], note="Matrix self-pay"
+    )
     cipher = cipher_for(seed.organization)
     account = phi.open_text(cipher, claim, "account_number_ct", claim.account_number_ct) or ""
     patient = phi.open_json(cipher, claim.patient, "name_ct", claim.patient.name_ct) or {}
@@ -190,6 +208,7 @@ def build(seed: TenantSeed) -> Contribution:
     return Contribution(
         params={
             "claim_id": claim.pk,
+            "restricted_line": restricted_line,
             "remittance_id": remittance.pk,
             "export_request_id": pending.pk,
             "approved_export_request_id": approved.pk,

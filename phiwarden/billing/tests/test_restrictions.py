@@ -325,3 +325,76 @@ def test_the_api_records_a_restriction_only_when_paid_in_full(manager, multi_lin
     assert refused.status_code in (400, 422)
     assert allowed.status_code == 201
     assert allowed.json() == {"claim_id": multi_line_claim.pk, "recorded": [1], "already": []}
+
+
+def test_a_restriction_ends_only_at_the_patients_request_and_the_plan_sees_the_line_again(
+    manager, claims_specialist, multi_line_claim
+):
+    services.restriction_record(
+        actor=manager, claim_id=multi_line_claim.pk, line_numbers=[1], note="Paid at the desk"
+    )
+    with pytest.raises(ValidationError) as error:
+        services.restriction_lift(
+            actor=manager, claim_id=multi_line_claim.pk, line_numbers=[1], basis="we decided"
+        )
+    assert "basis" in error.value.message_dict
+    with pytest.raises(ValidationError, match="Only restricted lines"):
+        services.restriction_lift(
+            actor=manager, claim_id=multi_line_claim.pk, line_numbers=[1, 2], basis="written"
+        )
+    assert ServiceLine.objects.get(claim=multi_line_claim, number=1).restricted_from_plan
+
+    released = services.restriction_lift(
+        actor=manager, claim_id=multi_line_claim.pk, line_numbers=[1], basis="written"
+    )
+
+    assert released == [1]
+    line = ServiceLine.objects.get(claim=multi_line_claim, number=1)
+    assert not line.restricted_from_plan
+    restriction = PlanRestriction.objects.get(line=line)
+    assert (restriction.lift_basis, restriction.lifted_by_id) == ("written", manager.user_id)
+    plan = selectors.claim_x12_for_plan(membership=claims_specialist, claim_id=multi_line_claim.pk)
+    assert plan.lines_left_out == 0
+    event = AuditEvent.objects.get(event_code=EventCode.BILLING_RESTRICTION_LIFTED)
+    assert event.data["lines"] == [1]
+
+    # Asked for again later: the same row records the new request.
+    services.restriction_record(
+        actor=manager, claim_id=multi_line_claim.pk, line_numbers=[1], note="Paid again"
+    )
+    restriction.refresh_from_db()
+    assert restriction.lifted_at is None
+    assert ServiceLine.objects.get(pk=line.pk).restricted_from_plan
+
+
+def test_roles_without_the_capability_cannot_end_a_restriction(
+    manager, claims_specialist, multi_line_claim
+):
+    services.restriction_record(
+        actor=manager, claim_id=multi_line_claim.pk, line_numbers=[1], note=""
+    )
+    with pytest.raises(PermissionDenied):
+        services.restriction_lift(
+            actor=claims_specialist, claim_id=multi_line_claim.pk, line_numbers=[1], basis="oral"
+        )
+    assert ServiceLine.objects.get(claim=multi_line_claim, number=1).restricted_from_plan
+
+
+def test_the_claim_page_ends_a_restriction(manager, multi_line_claim, login_client):
+    services.restriction_record(
+        actor=manager, claim_id=multi_line_claim.pk, line_numbers=[2], note=""
+    )
+    client = login_client(manager)
+    page = client.get(
+        reverse("billing:claim-detail", args=[manager.organization.slug, multi_line_claim.pk])
+    )
+    assert "End the restriction" in page.content.decode()
+    url = reverse(
+        "billing:claim-restriction-lift", args=[manager.organization.slug, multi_line_claim.pk]
+    )
+
+    response = client.post(url, {"line_numbers": ["2"], "basis": "oral"})
+
+    assert response.status_code == 302
+    assert not ServiceLine.objects.get(claim=multi_line_claim, number=2).restricted_from_plan
+    assert "Restriction ended for line 2" in client.get(response["Location"]).content.decode()
