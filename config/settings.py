@@ -81,7 +81,23 @@ AUDIT_RETENTION_DAYS = max(env_int("AUDIT_RETENTION_DAYS", default=6 * 366), 6 *
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+
+
+def _read_site_url(value: str) -> str:
+    """The address people reach us at, for links in e-mails (invitations, incident alerts).
+    In production it must be an https:// URL: a relative or plain-http link in an e-mail
+    would send people's credentials or tokens the wrong way."""
+    value = value.rstrip("/")
+    if DEBUG:
+        return value or "http://127.0.0.1:8000"
+    if not value.startswith("https://"):
+        raise ImproperlyConfigured(
+            "SITE_URL must be set to the https:// address people use to reach PHI Warden"
+        )
+    return value
+
+
+SITE_URL = _read_site_url(env_str("SITE_URL", ""))
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 if env_bool("BEHIND_TLS_PROXY", default=False):

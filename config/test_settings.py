@@ -8,6 +8,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 60)
 os.environ.setdefault("PHI_MASTER_KEY", "dGVzdC1vbmx5LXBoaS1tYXN0ZXIta2V5LTMyYnl0ZXM=")
 os.environ.setdefault("AUDIT_SIGNING_KEY", "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYnk=")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SITE_URL", "https://testserver")
 
 from config.settings import *  # noqa: F403
 

@@ -69,7 +69,12 @@ def refusal(result: subprocess.CompletedProcess[str]) -> str:
     return last.removeprefix(prefix)
 
 
-VALID = {"SECRET_KEY": GOOD_SECRET, "PHI_MASTER_KEY": GOOD_MASTER, "AUDIT_SIGNING_KEY": GOOD_AUDIT}
+VALID = {
+    "SECRET_KEY": GOOD_SECRET,
+    "PHI_MASTER_KEY": GOOD_MASTER,
+    "AUDIT_SIGNING_KEY": GOOD_AUDIT,
+    "SITE_URL": "https://phiwarden.example.test",
+}
 SECRET_MESSAGE = (
     "SECRET_KEY (or SECRET_KEY_FILE) must be set to a random value of at least 50 characters"
 )
@@ -106,6 +111,16 @@ REFUSED_STARTS = [
         {"AUDIT_SIGNING_KEY": None},
         "AUDIT_SIGNING_KEY (or AUDIT_SIGNING_KEY_FILE) must be set: URL-safe base64 of "
         "32 random bytes",
+    ),
+    (
+        "no SITE_URL",
+        {"SITE_URL": None},
+        "SITE_URL must be set to the https:// address people use to reach PHI Warden",
+    ),
+    (
+        "plain-http SITE_URL",
+        {"SITE_URL": "http://phiwarden.example.test"},
+        "SITE_URL must be set to the https:// address people use to reach PHI Warden",
     ),
     (
         "DEBUG not a boolean",
@@ -157,6 +172,7 @@ print(json.dumps({
     "session_cookie_secure": s.SESSION_COOKIE_SECURE,
     "csrf_cookie_secure": s.CSRF_COOKIE_SECURE,
     "allowed_hosts": s.ALLOWED_HOSTS,
+    "site_url": s.SITE_URL,
 }))
 """
 
@@ -172,6 +188,7 @@ def test_secrets_are_read_from_files_and_production_defaults_apply(tmp_path):
         "SECRET_KEY_FILE": str(secret_file),
         "PHI_MASTER_KEY_FILE": str(master_file),
         "AUDIT_SIGNING_KEY": GOOD_AUDIT,
+        "SITE_URL": "https://phiwarden.example.test/",
     }
     result = import_settings(tmp_path, variables, code=READ_BACK)
 
@@ -186,6 +203,7 @@ def test_secrets_are_read_from_files_and_production_defaults_apply(tmp_path):
         "session_cookie_secure": True,
         "csrf_cookie_secure": True,
         "allowed_hosts": [],
+        "site_url": "https://phiwarden.example.test",
     }
 
 
