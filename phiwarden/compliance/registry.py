@@ -6,10 +6,12 @@ has not been built yet have none and show "not measured" — never a guessed sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from phiwarden.compliance.items import ITEMS, ITEMS_BY_ID, ChecklistItem
 
@@ -85,11 +87,39 @@ def measured_item_ids() -> frozenset[str]:
     return frozenset(_EVIDENCE)
 
 
+# Facts several items share (the audit review periods serve K3, R3 and A4), computed once
+# per measurement of the checklist instead of once per item.
+_shared_facts: ContextVar[dict[Hashable, Any] | None] = ContextVar("shared_facts", default=None)
+_T = TypeVar("_T")
+
+
+def shared_fact(key: Hashable, compute: Callable[[], _T]) -> _T:
+    """`compute()`, remembered under `key` while one checklist measurement runs (outside
+    one, computed every time: nothing outlives the measurement)."""
+    memo = _shared_facts.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return cast(_T, memo[key])
+
+
 def checklist_measure(organization: Organization) -> list[ItemResult]:
     """Every item in checklist order, with its evidence measured now."""
     from phiwarden.compliance import evidence  # noqa: F401  (registers the functions)
 
-    return [
-        ItemResult(item=item, evidence=_EVIDENCE.get(item.id, _not_measured)(organization))
-        for item in ITEMS
-    ]
+    with one_measurement():
+        return [
+            ItemResult(item=item, evidence=_EVIDENCE.get(item.id, _not_measured)(organization))
+            for item in ITEMS
+        ]
+
+
+@contextmanager
+def one_measurement() -> Iterator[None]:
+    """Inside, `shared_fact` remembers what it computed; on leaving, everything is dropped."""
+    token = _shared_facts.set({})
+    try:
+        yield
+    finally:
+        _shared_facts.reset(token)

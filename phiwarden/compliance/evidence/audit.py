@@ -16,7 +16,13 @@ from django.utils import timezone
 from phiwarden.accounts.models import Organization
 from phiwarden.audit.models import ReviewFinding, VerificationRun, log_id_for
 from phiwarden.audit.reviews import review_periods, schedule_is_defined
-from phiwarden.compliance.registry import Evidence, EvidenceLink, Status, evidence_for
+from phiwarden.compliance.registry import (
+    Evidence,
+    EvidenceLink,
+    Status,
+    evidence_for,
+    shared_fact,
+)
 
 SIX_YEARS_DAYS = 6 * 365 + 1  # at least six years, whatever the leap days
 # A verification older than this no longer shows that the log is intact now.
@@ -30,6 +36,13 @@ def _reviews_link(organization: Organization) -> EvidenceLink:
 
 
 def _review_facts(organization: Organization) -> dict[str, int | float | str | bool]:
+    """Shared by K3, R3 and A4: computed once per checklist measurement."""
+    return shared_fact(
+        ("audit.review_facts", organization.pk), lambda: _compute_review_facts(organization)
+    )
+
+
+def _compute_review_facts(organization: Organization) -> dict[str, int | float | str | bool]:
     today = timezone.localdate()
     statuses = review_periods(organization, today)
     signed = [s for s in statuses if s.review is not None]
