@@ -23,6 +23,7 @@ from phiwarden.compliance.management.commands.seed_demo import (
     demo_email,
     demo_password,
 )
+from phiwarden.incidents.models import Assessment, Incident, ScopingRun
 from phiwarden.partners.checks import FlagKind, PartnerIndex, flows_checked
 from phiwarden.partners.models import (
     ApprovedChannel,
@@ -62,6 +63,8 @@ def counts() -> dict[str, int]:
         "patients": Patient.objects.count(),
         "claims": Claim.objects.count(),
         "claim_payments": ClaimPayment.objects.count(),
+        "incidents": Incident.objects.count(),
+        "scopings": ScopingRun.objects.count(),
         "audit_events": AuditEvent.objects.count(),
     }
 
@@ -182,6 +185,21 @@ def test_partners_show_every_kind_of_standing_and_a_flow_per_stage():
             FlagKind.VENDOR_NOT_APPROVED,
         },
     }
+
+
+def test_incidents_wait_for_the_officers_with_a_real_scope():
+    seed(*FEW)
+
+    fax, laptop = Incident.objects.order_by("number")
+    assert fax.kind == Incident.Kind.MISDIRECTED
+    assert fax.status == Incident.Status.REPORTED
+    run = ScopingRun.objects.get(incident=laptop)
+    lost = X12File.objects.order_by("pk")[0]
+    in_file = Patient.objects.filter(client=lost.client)
+    assert 0 < run.individuals <= in_file.count()
+    draft = Assessment.objects.get(incident=laptop)
+    assert not draft.is_signed
+    assert f"{run.individuals} individuals" in draft.nature_extent
 
 
 def test_everything_is_marked_synthetic():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 
 import pytest
 from django.core import mail
@@ -17,7 +18,7 @@ from phiwarden.accounts.models import ApiToken, Membership, User
 from phiwarden.accounts.roles import Role
 from phiwarden.accounts.services import api_token_create
 from phiwarden.audit.codes import EventCode
-from phiwarden.audit.models import AuditEvent, TreeHead
+from phiwarden.audit.models import AuditEvent
 from phiwarden.core.clock import DayKind, add_days
 from phiwarden.incidents import services
 from phiwarden.incidents.models import Assessment, ContainmentStep, Incident, Notice
@@ -34,6 +35,7 @@ from phiwarden.incidents.tests.factories import window
 from phiwarden.partners.models import Vendor
 from phiwarden.partners.tests.factories import approved_vendor, sign_baa
 from phiwarden.vault.blobs import blob_store
+from phiwarden.vault.models import EncryptedBlob
 
 pytestmark = pytest.mark.django_db
 
@@ -228,7 +230,8 @@ def test_an_evidence_snapshot_seals_the_log_and_names_the_events_in_scope(
     assert list(evidence_event_ids(snapshot)) == expected
     digest = hashlib.sha256("".join(f"{pk}\n" for pk in expected).encode()).hexdigest()
     assert snapshot.events_digest == digest
-    head = TreeHead.objects.get(pk=snapshot.tree_head_id)
+    head = snapshot.tree_head
+    assert head is not None
     assert snapshot.tree_size == head.tree_size >= max(expected) - min(expected)
     assert snapshot.events_unsealed == 0
     assert incident.steps.get(key="evidence-sealed").done_at is not None
@@ -353,8 +356,7 @@ def test_a_breach_plans_every_notice_with_deadlines_from_the_baa_and_the_rule(
     assert notice.acknowledged_at is not None
 
 
-def _blob(actor: Membership):  # type: ignore[no-untyped-def]
-    import io
+def _blob(actor: Membership) -> EncryptedBlob:
 
     return blob_store(
         organization=actor.organization,
@@ -431,7 +433,7 @@ def test_close_out_needs_every_step_verified_and_leaves_a_timeline(
     assert whats[-1] == "Closed"
     assert any(w.startswith("Assessment v1 signed") for w in whats)
     with pytest.raises(ValidationError, match="closed"):
-        services.containment_step_done(actor=privacy_officer, step=incident.steps.first())
+        services.containment_step_done(actor=privacy_officer, step=incident.steps.all()[0])
     rows = breach_log(privacy_officer, 2026)
     assert {(r.client.pk, r.individuals) for r in rows} == {(clients[0].pk, 3), (clients[1].pk, 2)}
     assert rows[0].breach_type == "Unauthorized Access/Disclosure"
