@@ -16,12 +16,13 @@ The file is a generated 5,000-claim 837P (seed 1, ~2 MB, ISA15 = T). Comparisons
 Timings are the best of ROUNDS rounds, ours and pyx12 interleaved within each round so that
 load from other processes hits both alike (one round for the slow validation peer).
 
-The >= 20x goal (docs/benchmarks.md has the figures): on the reference machine the
-like-for-like `x12_segments_837p` row reaches about 10x, and even the bare CPython floor
-(read, decode, `str.split` into segments and elements, nothing else) is only about 20x
-pyx12. The typed parse does far more than pyx12's reader (every claim becomes frozen
-dataclasses with Decimal amounts, dates and the HL hierarchy) and is about 2x its reader
-pass. The ratios are reported as they are.
+The >= 20x goal (docs/benchmarks.md has the figures, docs/x12.md the profile): on the
+reference machine the like-for-like `x12_segments_837p` row reaches about 10x, and even the
+bare CPython floor (read, decode, `str.split` into segments and elements, nothing else) is
+only about 22x pyx12. The typed parse does far more than pyx12's reader (every claim becomes
+frozen dataclasses with Decimal amounts, dates and the HL hierarchy) and is about 2.6x its
+reader pass; 20x would need it to run in less time than that floor. The ratios are
+reported as they are.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/audit/", include("phiwarden.audit.urls")),
     path("o/<slug:org_slug>/billing/", include("phiwarden.billing.urls")),
     path("o/<slug:org_slug>/partners/", include("phiwarden.partners.urls")),
+    path("o/<slug:org_slug>/incidents/", include("phiwarden.incidents.urls")),
     path("api/v1/", api.urls),
     path("ops/admin/", admin.site.urls),
 ]

@@ -14,6 +14,7 @@ from phiwarden.audit.api import router as audit_router
 from phiwarden.billing.api import router as billing_router
 from phiwarden.compliance.api import router as compliance_router
 from phiwarden.core.errors import AuditUnavailable
+from phiwarden.incidents.api import router as incidents_router
 from phiwarden.partners.api import router as partners_router
 
 api = NinjaAPI(
@@ -65,3 +66,4 @@ api.add_router("/", compliance_router)
 api.add_router("/", audit_router)
 api.add_router("/billing", billing_router)
 api.add_router("/partners", partners_router)
+api.add_router("/", incidents_router)

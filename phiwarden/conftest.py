@@ -20,11 +20,15 @@ PASSWORD = "correct horse battery staple 42"
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """The in-memory cache holds allauth's log-in rate limits and used TOTP codes; clear it
-    around each test so no test inherits another's (a 429, or a code "already used")."""
+    around each test so no test inherits another's (a 429, or a code "already used").
+    The vault's per-process cache of unwrapped organization keys is cleared too."""
     from django.core.cache import caches
+
+    from phiwarden.vault.services import cipher_cache_clear
 
     for cache in caches.all(initialized_only=True):
         cache.clear()
+    cipher_cache_clear()
 
 
 def _member(organization: Organization, role: Role, email: str) -> Membership:

@@ -58,7 +58,7 @@ from phiwarden.partners.services.flows import flow_observed
 from phiwarden.vault.blobs import BlobTooLarge, blob_storage, blob_store
 from phiwarden.vault.services import OrganizationCipher, cipher_for
 
-SPOOL_CHUNK = 1 << 20
+SPOOL_CHUNK = 1 << 16  # the upload is copied 64 KiB at a time: memory is one chunk
 Progress = Callable[[int], None]  # called with the number of items done so far
 
 
@@ -152,8 +152,8 @@ class _Recent(Generic[K, V]):
     """The most recently used rows (X12 files repeat a patient in nearby claims); older
     ones are looked up again, so memory stays flat however long the file."""
 
-    def __init__(self, limit: int = RECENT_MAX) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = RECENT_MAX if limit is None else limit  # read at run time (tests)
         self.rows: OrderedDict[K, V] = OrderedDict()
 
     def get(self, key: K) -> V | None:
@@ -186,7 +186,8 @@ class _Writer:
         # Bounded: a 50,000-claim file must not keep every patient in memory.
         self.patients: _Recent[str, Patient] = _Recent()
         self.coverages: _Recent[tuple[int, int, str], Coverage] = _Recent()
-        self.remittances: dict[tuple[str, str], Remittance] = {}
+        # One primary key per remittance (transaction set), not the model instance.
+        self.remittances: dict[tuple[str, str], int] = {}
         self.result = ImportResult(file=source)
 
     # --- Shared parties ----------------------------------------------------------
@@ -398,7 +399,8 @@ class _Writer:
 
     # --- Remittances -----------------------------------------------------------
 
-    def remittance(self, header: x12.Remittance) -> Remittance:
+    def remittance(self, header: x12.Remittance) -> int:
+        """The primary key of the remittance of `header`, created on first sight."""
         key = (header.control_number, header.trace_number)
         if key not in self.remittances:
             self.remittances[key] = Remittance.objects.create(
@@ -410,7 +412,7 @@ class _Writer:
                 payment_amount=header.amount,
                 payment_method=header.method[:3],
                 payment_date=header.payment_date,
-            )
+            ).pk
         return self.remittances[key]
 
     def _match(self, account_index: str, payer_claim_index: str) -> Claim | None:
@@ -422,7 +424,7 @@ class _Writer:
         return claims.exclude(status=ClaimStatus.VOID).order_by("-pk").first()
 
     def payment(self, item: x12.ClaimPayment) -> None:
-        remittance = self.remittance(item.remittance)
+        remittance_id = self.remittance(item.remittance)
         account_index = phi.identifier_index(
             self.cipher, phi.INDEX_ACCOUNT, item.patient_control_number
         )
@@ -431,7 +433,7 @@ class _Writer:
         )
         claim = self._match(account_index, payer_claim_index)
         payment = ClaimPayment(
-            remittance=remittance,
+            remittance_id=remittance_id,
             organization=self.organization,
             claim=claim,
             account_number_bidx=account_index,
@@ -508,10 +510,10 @@ class _Writer:
         self.result.payments += 1
 
     def provider_adjustment(self, item: x12.ProviderAdjustment) -> None:
-        remittance = self.remittance(item.remittance)
+        remittance_id = self.remittance(item.remittance)
         for entry in item.items:
             row = ProviderAdjustment(
-                remittance=remittance,
+                remittance_id=remittance_id,
                 organization=self.organization,
                 reason_code=entry.reason_code[:2],
                 amount=entry.amount,

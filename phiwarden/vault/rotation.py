@@ -19,7 +19,12 @@ from phiwarden.audit.services import audit_event_record
 from phiwarden.vault import registry
 from phiwarden.vault.blobs import blob_reencrypt, blob_storage
 from phiwarden.vault.models import DataKey, EncryptedBlob
-from phiwarden.vault.services import OrganizationCipher, cipher_for, token_key_id
+from phiwarden.vault.services import (
+    OrganizationCipher,
+    cipher_cache_clear,
+    cipher_for,
+    token_key_id,
+)
 
 if TYPE_CHECKING:
     from phiwarden.vault.services import Actor
@@ -264,3 +269,4 @@ def _finish(
                 "files": report.blobs,
             },
         )
+    cipher_cache_clear(organization.pk)

@@ -16,11 +16,14 @@ with the same associated data.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from phiwarden.accounts.models import Organization
@@ -163,38 +166,110 @@ def token_key_id(token: Token) -> str:
 # --- Loading and provisioning ---------------------------------------------
 
 
-def _stored(row: DataKey | IndexKey) -> _StoredKey:
-    return _StoredKey(
-        key_id=row.key_id, wrapped=bytes(row.wrapped_key), wrapped_by=row.master_key_id
-    )
+# A key row as loaded: (state or INDEX, key id, wrapped bytes, id of the wrapping master key).
+_KeyRow = tuple[str, str, bytes, str]
+# What a cached cipher was built from: the configured master key ids and every key row.
+_Fingerprint = tuple[tuple[str, ...], tuple[_KeyRow, ...]]
+
+CIPHER_CACHE_SECONDS = 60.0
+CIPHER_CACHE_SIZE = 256
+_cipher_cache: OrderedDict[int, tuple[_Fingerprint, float, OrganizationCipher]] = OrderedDict()
+_cipher_cache_lock = threading.Lock()
+
+
+def cipher_cache_clear(organization_id: int | None = None) -> None:
+    """Forget the unwrapped keys of one organization (or of all). The rotation services call
+    this; the test suite calls it around every test."""
+    with _cipher_cache_lock:
+        if organization_id is None:
+            _cipher_cache.clear()
+        else:
+            _cipher_cache.pop(organization_id, None)
 
 
 def cipher_for(organization: Organization) -> OrganizationCipher:
     """The organization's cipher: its active data key for new values, every older key for
     old ones, and its blind-index secret. Keys are made on first use. Raises
-    keys.MasterKeyError (fail closed) when the configured master key cannot open them."""
-    cipher = _load(organization)
-    if cipher is None:
+    keys.MasterKeyError (fail closed) when the configured master key cannot open them.
+
+    Unwrapping the keys (AES-GCM under the master key, then HKDF) costs more than the rest
+    of a typical PHI read, so an unwrapped cipher is kept in this process's memory for at
+    most CIPHER_CACHE_SECONDS after it was made (dropped at the process's next call after
+    that), for at most CIPHER_CACHE_SIZE organizations (oldest dropped first). It is reused
+    only while the organization's key rows (state, key id, wrapped bytes, wrapping master
+    key) and the configured master key ids are exactly those it was built from: the rows
+    are read on every call (one query), so a new data key, a finished rotation, a re-wrap
+    or a changed or removed master key takes effect on the next call in every process,
+    and a wrong master key still fails closed. The
+    trade-off (docs/threat-model.md, residual risks, "Key material in memory"): plaintext
+    data and index keys stay in the worker's memory between requests, never on disk, in
+    the shared cache or in the database; whoever can read a worker's memory can already
+    read the master key there.
+    """
+    masters = tuple(sorted(keys.master_keys()))
+    rows = _key_rows(organization)
+    if not _complete(rows):
         _provision(organization)
-        cipher = _load(organization)
-        if cipher is None:  # pragma: no cover - provisioning guarantees both keys
+        rows = _key_rows(organization)
+        if not _complete(rows):  # pragma: no cover - provisioning guarantees both keys
             raise crypto.CryptoError("organization keys could not be provisioned")
+    fingerprint: _Fingerprint = (masters, rows)
+    now = time.monotonic()
+    with _cipher_cache_lock:
+        _drop_expired(now)
+        cached = _cipher_cache.get(organization.pk)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[2]
+    cipher = _build(organization.pk, rows)
     # Unwrap the active key now, so a wrong master key fails here and not halfway through.
     cipher.data_key(cipher.key_id)
+    with _cipher_cache_lock:
+        _cipher_cache.pop(organization.pk, None)  # re-inserted last: oldest stay first
+        _cipher_cache[organization.pk] = (fingerprint, now + CIPHER_CACHE_SECONDS, cipher)
+        while len(_cipher_cache) > CIPHER_CACHE_SIZE:
+            _cipher_cache.popitem(last=False)
     return cipher
 
 
-def _load(organization: Organization) -> OrganizationCipher | None:
-    rows = list(DataKey.objects.for_organization(organization))
-    index = IndexKey.objects.for_organization(organization).first()
-    active = [row for row in rows if row.state == DataKey.State.ACTIVE]
-    if not active or index is None:
-        return None
+def _drop_expired(now: float) -> None:
+    """Entries are kept in the order they were made, so the expired ones are in front."""
+    while _cipher_cache:
+        organization_id, (_fingerprint, expires, _cipher) = next(iter(_cipher_cache.items()))
+        if expires > now:
+            return
+        del _cipher_cache[organization_id]
+
+
+def _key_rows(organization: Organization) -> tuple[_KeyRow, ...]:
+    """Every data key and the index key of the organization, in one query, sorted. Plain
+    SQL: it runs on every PHI read, and the ORM took longer to build this UNION than the
+    database took to answer it. Only table names from model meta are interpolated."""
+    using = router.db_for_read(DataKey)
+    quote = connections[using].ops.quote_name
+    data, index = quote(DataKey._meta.db_table), quote(IndexKey._meta.db_table)
+    sql = (
+        f"SELECT state, key_id, wrapped_key, master_key_id FROM {data}"  # noqa: S608
+        " WHERE organization_id = %s UNION ALL"
+        f" SELECT '{INDEX}', key_id, wrapped_key, master_key_id FROM {index}"
+        " WHERE organization_id = %s"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [organization.pk, organization.pk])
+        rows = cursor.fetchall()
+    return tuple(sorted((str(k), str(i), bytes(w), str(m)) for k, i, w, m in rows))
+
+
+def _complete(rows: tuple[_KeyRow, ...]) -> bool:
+    kinds = [row[0] for row in rows]
+    return DataKey.State.ACTIVE in kinds and INDEX in kinds
+
+
+def _build(organization_id: int, rows: tuple[_KeyRow, ...]) -> OrganizationCipher:
+    data = {key_id: _StoredKey(key_id, w, m) for kind, key_id, w, m in rows if kind != INDEX}
+    index = next(_StoredKey(key_id, w, m) for kind, key_id, w, m in rows if kind == INDEX)
+    active = next(key_id for kind, key_id, _w, _m in rows if kind == DataKey.State.ACTIVE)
     return OrganizationCipher(
-        organization_id=organization.pk,
-        key_id=active[0].key_id,
-        _data_keys={row.key_id: _stored(row) for row in rows},
-        _index_key=_stored(index),
+        organization_id=organization_id, key_id=active, _data_keys=data, _index_key=index
     )
 
 
@@ -265,6 +340,7 @@ def data_key_rotate(*, organization: Organization, actor: Actor) -> DataKey:
             target=new,
             data={"key_id": new.key_id, "replaces": old.key_id, "reason": "rotation"},
         )
+    cipher_cache_clear(organization.pk)  # the rows changed anyway; do not wait for the check
     return new
 
 
@@ -300,6 +376,7 @@ def keys_rewrap(*, actor: Actor) -> RewrapResult:
                     "master_key_id": current.key_id,
                 },
             )
+        cipher_cache_clear(organization_id)
         data_count += len(data_rows)
         index_count += len(index_rows)
     return RewrapResult(data_keys=data_count, index_keys=index_count)

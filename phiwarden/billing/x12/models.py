@@ -11,10 +11,11 @@ codes without the dot, "J450").
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 ClaimKind = Literal["837P", "837I"]
 
@@ -353,3 +354,44 @@ class ProviderAdjustment:
 
 RemittanceItem = ClaimPayment | ProviderAdjustment
 ParsedItem = Claim | ClaimPayment | ProviderAdjustment
+
+
+# --- Faster construction ------------------------------------------------------------------
+#
+# A frozen dataclass's generated __init__ sets each field with
+# `__dataclass_builtins_object__.__setattr__(self, "name", name)`: a global and an attribute
+# lookup per field. The __init__ below does the same (positional or keyword arguments, the
+# same defaults, `object.__setattr__` per field, so the values stay frozen) with
+# `object.__setattr__` bound once: a 31-field Claim is built ~35 % faster, and the full
+# parse of the 5,000-claim benchmark file takes ~8 % less time (docs/benchmarks.md).
+
+
+def _faster_init(cls: type[Any]) -> None:
+    params: list[str] = []
+    lines: list[str] = []
+    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    for f in dataclasses.fields(cls):
+        if f.default_factory is not dataclasses.MISSING or not f.init:  # pragma: no cover
+            raise TypeError(f"{cls.__name__}.{f.name}: only plain defaults are supported")
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        lines.append(f"    _set(self, {f.name!r}, {f.name})\n")
+    source = f"def __init__(self, {', '.join(params)}):\n{''.join(lines)}"
+    exec(source, namespace)  # noqa: S102  (fixed text built from the field names above)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init
+
+
+for _model in [
+    value
+    for value in list(globals().values())
+    if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == __name__
+]:
+    _faster_init(_model)
+del _model

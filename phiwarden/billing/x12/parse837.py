@@ -123,24 +123,6 @@ class Parser837:
         # Immutable values that repeat between claims (diagnoses, procedures, diagnosis
         # pointers, rendering providers), shared by their source text; bounded.
         self.cache: dict[object, object] = {}
-        self.handlers: dict[str, Callable[[Segment], None]] = {
-            "BHT": self._bht,
-            "NM1": self._nm1,
-            "N3": self._n3,
-            "N4": self._n4,
-            "DMG": self._dmg,
-            "REF": self._ref,
-            "PER": self._per,
-            "PRV": self._prv,
-            "SBR": self._sbr,
-            "PAT": self._pat,
-            "DTP": self._dtp,
-            "CL1": self._cl1,
-            "HI": self._hi,
-            "LX": self._lx,
-            "SV1": self._sv,
-            "SV2": self._sv,
-        }
 
     def feed(self, segment: Segment) -> Claim | None:
         """Take one segment; return a claim when `segment` closes one."""
@@ -152,9 +134,9 @@ class Parser837:
             elif sid == "CLM":
                 self._start_claim(segment)
             return done
-        handler = self.handlers.get(sid)
+        handler = _HANDLERS.get(sid)
         if handler is not None:
-            handler(segment)
+            handler(self, segment)
         return None
 
     # -- header and hierarchy -------------------------------------------------------------
@@ -504,6 +486,29 @@ class Parser837:
         )
 
 
+# Segment id -> handler, as plain functions taking the parser: a table of bound methods
+# kept on the parser would be a reference cycle, and every finished transaction set (its
+# drafts, segments and value cache) would then wait for the cyclic garbage collector's
+# rare full collection; memory would grow with the file (issue 4, import memory).
+_HANDLERS: dict[str, Callable[[Parser837, Segment], None]] = {
+    "BHT": Parser837._bht,
+    "NM1": Parser837._nm1,
+    "N3": Parser837._n3,
+    "N4": Parser837._n4,
+    "DMG": Parser837._dmg,
+    "REF": Parser837._ref,
+    "PER": Parser837._per,
+    "PRV": Parser837._prv,
+    "SBR": Parser837._sbr,
+    "PAT": Parser837._pat,
+    "DTP": Parser837._dtp,
+    "CL1": Parser837._cl1,
+    "HI": Parser837._hi,
+    "LX": Parser837._lx,
+    "SV1": Parser837._sv,
+    "SV2": Parser837._sv,
+}
+
 _CACHE_LIMIT = 4096
 
 
@@ -568,13 +573,13 @@ def parse_837_transaction(
 ) -> Iterator[Claim]:
     """Claims of one 837 transaction set; consumes `segments` through SE."""
     parser = Parser837(st, interchange=interchange, group=group, kind=kind, component=component)
-    handlers = parser.handlers  # `Parser837.feed`, inlined: one call per segment, not two
+    handlers = _HANDLERS  # `Parser837.feed`, inlined: one call per segment, not two
     finish, start_claim, hl = parser._finish_claim, parser._start_claim, parser._hl
     for segment in segments:
         sid = segment[1][0]
         handler = handlers.get(sid)
         if handler is not None:
-            handler(segment)
+            handler(parser, segment)
         elif sid == "HL" or sid == "CLM" or sid == "SE":
             claim = finish()
             if sid == "HL":

@@ -23,7 +23,8 @@ def where(segment: Segment, position: int) -> str:
 
 
 def required(segment: Segment, position: int) -> str:
-    value = segment.get(position)
+    elements = segment[1]  # `segment.get(position)`, inlined (hot: once per amount/date)
+    value = elements[position] if position < len(elements) else ""
     if not value:
         raise X12Error(
             segment.number, ErrorCode.MISSING_ELEMENT, f"{where(segment, position)} is required"
@@ -32,7 +33,8 @@ def required(segment: Segment, position: int) -> str:
 
 
 def number(segment: Segment, position: int) -> Decimal:
-    value = segment.get(position)
+    elements = segment[1]
+    value = elements[position] if position < len(elements) else ""
     found = _numbers.get(value)
     if found is not None:
         return found
@@ -120,24 +122,16 @@ def date_range(segment: Segment, position: int) -> tuple[dt.date, dt.date | None
 
 def name(segment: Segment) -> Name:
     """NM102-NM107 of an NM1 segment."""
-    return Name(
-        last=segment.get(3),
-        first=segment.get(4),
-        middle=segment.get(5),
-        suffix=segment.get(7),
-        entity_type=segment.get(2),
-    )
+    elements = segment[1]
+    if len(elements) < 8:
+        elements = elements + [""] * (8 - len(elements))
+    return Name(elements[3], elements[4], elements[5], elements[7], elements[2])
 
 
 def address(n3: Segment | None, n4: Segment) -> Address:
-    return Address(
-        line1=n3.get(1) if n3 else "",
-        line2=n3.get(2) if n3 else "",
-        city=n4.get(1),
-        state=n4.get(2),
-        postal_code=n4.get(3),
-        country=n4.get(4),
-    )
+    street = [*n3[1][1:3], "", ""] if n3 else ["", ""]
+    place = [*n4[1][1:5], "", "", "", ""]
+    return Address(street[0], street[1], place[0], place[1], place[2], place[3])
 
 
 def interchange(segment: Segment) -> Interchange:
