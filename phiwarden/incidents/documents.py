@@ -40,7 +40,7 @@ from phiwarden.incidents.models import Incident, Notice, ScopingRun
 from phiwarden.incidents.services.assessment import current_assessment
 from phiwarden.incidents.services.containment import manage_require
 from phiwarden.incidents.services.reports import incident_description
-from phiwarden.vault.blobs import blob_read, blob_store
+from phiwarden.vault.blobs import blob_discard, blob_read, blob_store
 from phiwarden.vault.models import EncryptedBlob
 
 PDF = "application/pdf"
@@ -260,7 +260,7 @@ def _store(actor: Membership, content: bytes, filename: str, content_type: str) 
 def notice_generate(*, actor: Membership, notice: Notice) -> Notice:
     """Render and store the notice's documents (a CLIENT notice: its letter and patient
     list; the client's own notices: a draft letter or summary sheet). Regenerating an
-    unsent notice replaces its documents; a sent notice's documents never change."""
+    unsent notice replaces (and deletes) its documents; a sent notice's documents never change."""
     incident = notice.incident
     manage_require(actor, incident)
     if notice.organization_id != actor.organization_id:
@@ -296,10 +296,15 @@ def notice_generate(*, actor: Membership, notice: Notice) -> Notice:
             letter = _hhs_sheet(notice)
         else:
             letter = _media_draft(notice)
+        superseded = [blob for blob in (notice.letter, notice.patient_list) if blob is not None]
         notice.letter = _store(actor, letter, f"{base}-letter.pdf", PDF)
         notice.patient_list = patient_list
         notice.generated_at = timezone.now()
         notice.save(update_fields=["letter", "patient_list", "generated_at"])
+        # An unsent draft is replaced, not kept: superseded patient lists are PHI nobody
+        # needs (the audit trail keeps that they were generated and downloaded).
+        for blob in superseded:
+            blob_discard(blob)
         audit_event_record(
             actor=actor.user,
             organization=actor.organization,

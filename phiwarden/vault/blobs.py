@@ -346,3 +346,13 @@ def blob_reencrypt(blob: EncryptedBlob, cipher: OrganizationCipher) -> str | Non
     blob.save(update_fields=["filename_ciphertext", "key_id", "storage_name"])
     transaction.on_commit(lambda: storage.delete(old_name))
     return saved_name
+
+
+def blob_discard(blob: EncryptedBlob) -> None:
+    """Forget a blob nothing refers to any more (an unsent draft replaced by a new one).
+
+    Only the row goes, inside the caller's transaction; the ciphertext file becomes an
+    orphan that `vault_sweep_blobs` deletes after its grace period. Deleting the file here
+    could not be undone by a rollback, and the file alone is unreadable without its row's
+    key id and row key being known (its data key still protects it)."""
+    blob.delete()

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from phiwarden.accounts.models import Membership
@@ -31,6 +33,7 @@ from phiwarden.incidents.tests.factories import window
 from phiwarden.vault.blobs import blob_storage
 from phiwarden.vault.models import EncryptedBlob
 from phiwarden.vault.services import cipher_for
+from phiwarden.vault.sweep import orphan_blobs_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -311,10 +314,20 @@ def test_the_clients_own_notices_get_a_draft_or_summary_only(
 def test_a_sent_notice_is_frozen_and_an_unsent_one_is_replaced(incident, privacy_officer, clients):
     notice = documents.notice_generate(actor=privacy_officer, notice=_notice(incident, clients[0]))
     first_letter = notice.letter_id
+    assert notice.letter is not None
+    assert notice.patient_list is not None
+    first_files = [notice.letter.storage_name, notice.patient_list.storage_name]
 
     again = documents.notice_generate(actor=privacy_officer, notice=notice)
     assert again.letter_id != first_letter
     assert again.letter_id is not None
+    # The superseded draft and its patient list are forgotten; their ciphertext files are
+    # now orphans for the sweep, which deletes them after the grace period.
+    assert not EncryptedBlob.objects.filter(storage_name__in=first_files).exists()
+    later = timezone.now() + dt.timedelta(hours=25)
+    with time_machine.travel(later, tick=False):
+        orphan_blobs_sweep()
+    assert not any(blob_storage().exists(name) for name in first_files)
 
     services.notice_mark_sent(actor=privacy_officer, notice=again, method="e-mail")
     with pytest.raises(ValidationError, match="sent"):
