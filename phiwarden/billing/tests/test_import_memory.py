@@ -148,4 +148,6 @@ def test_import_peak_memory_does_not_grow_with_the_claim_count(
         f"{4 * N} claims: peak {peak_large / KIB:.0f} KiB, live {live_large / KIB:.0f} KiB"
     )
     assert peak_large < 1.5 * peak_small + 64 * KIB, report
-    assert live_large < 1.2 * live_small + 32 * KIB, report
+    # Live memory: the extra 3N claims may cost less than 0.4 KiB each (noise seen: up to
+    # ~0.25 KiB/claim from allocator and cache warm-up; the old leak was ~0.7 KiB/claim).
+    assert live_large - live_small < 0.4 * KIB * 3 * N, report
