@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,12 +88,22 @@ def stored_in_clear() -> list[str]:
 
 
 def found_in(haystack: bytes, needles: set[str]) -> list[str]:
-    """Needles present in the bytes, case-insensitively (UTF-8 and UTF-16 text)."""
+    """Needles present in the bytes, case-insensitively (UTF-8 and UTF-16 text).
+
+    An all-digit needle (a date as YYYYMMDD, an SSN) must not sit inside a longer run of
+    hex digits: the database holds megabytes of hex (hashes, digests, row keys), where an
+    eight-digit date turns up by chance now and then. PHI stored in clear would stand
+    between delimiters (X12 `*`/`~`, record headers, punctuation), which this still finds.
+    """
     lowered = haystack.lower()
     hits = []
     for needle in sorted(needles):
         text = needle.lower()
-        if text.encode() in lowered or text.encode("utf-16-le") in lowered:
+        if text.isdigit():
+            pattern = rb"(?<![0-9a-f])" + re.escape(text.encode()) + rb"(?![0-9a-f])"
+            if re.search(pattern, lowered) or text.encode("utf-16-le") in lowered:
+                hits.append(needle)
+        elif text.encode() in lowered or text.encode("utf-16-le") in lowered:
             hits.append(needle)
     return hits
 
@@ -203,3 +214,10 @@ def test_postgresql_dump_holds_no_plain_phi(tmp_path):
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
     assert_no_phi(dump)
+
+
+def test_the_scan_finds_digits_between_delimiters_but_not_inside_hex():
+    assert found_in(b"DMG*D8*19650312*F~", {"19650312"}) == ["19650312"]
+    assert found_in(b"\x05\x0119650312\x00", {"19650312"}) == ["19650312"]
+    assert found_in(b"a3f19650312bc0", {"19650312"}) == []
+    assert found_in(b"born 1965-03-12.", {"1965-03-12"}) == ["1965-03-12"]
