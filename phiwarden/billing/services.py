@@ -256,13 +256,8 @@ class RestrictionResult:
     already: list[int]  # line numbers that were restricted before
 
 
-def restriction_record(
-    *, actor: Membership, claim_id: int, line_numbers: Sequence[int], note: str
-) -> RestrictionResult:
-    """Record that the patient paid these services in full out of pocket and asked that
-    their health plan not be told: the lines are left out of outgoing claim data for the
-    plan (billing.reemit). Who and when are kept; the note is encrypted."""
-    capability_require(actor, Capability.BILLING_RECORD_RESTRICTIONS)
+def _restrictable_claim(actor: Membership, claim_id: int) -> Claim:
+    """The claim, if it belongs to a client the member reaches (404 otherwise)."""
     claim = (
         Claim.objects.for_organization(actor.organization)
         .filter(client__in=selectors.clients_reached(actor), pk=claim_id)
@@ -270,17 +265,39 @@ def restriction_record(
     )
     if claim is None:
         raise Http404
+    return claim
+
+
+def _wanted_lines(line_numbers: Sequence[int], empty_message: str) -> list[int]:
     wanted = sorted(set(line_numbers))
     if not wanted:
-        raise ValidationError({"line_numbers": "Choose the service lines the patient paid for."})
+        raise ValidationError({"line_numbers": empty_message})
+    return wanted
+
+
+def _lines_locked(claim: Claim, wanted: list[int]) -> list[ServiceLine]:
+    """The claim's lines with these numbers, locked for the transaction; all must exist."""
+    lines = list(
+        ServiceLine.objects.select_for_update()
+        .filter(claim=claim, number__in=wanted)
+        .order_by("number")
+    )
+    if len(lines) != len(wanted):
+        raise ValidationError({"line_numbers": "This claim has no such service line."})
+    return lines
+
+
+def restriction_record(
+    *, actor: Membership, claim_id: int, line_numbers: Sequence[int], note: str
+) -> RestrictionResult:
+    """Record that the patient paid these services in full out of pocket and asked that
+    their health plan not be told: the lines are left out of outgoing claim data for the
+    plan (billing.reemit). Who and when are kept; the note is encrypted."""
+    capability_require(actor, Capability.BILLING_RECORD_RESTRICTIONS)
+    claim = _restrictable_claim(actor, claim_id)
+    wanted = _wanted_lines(line_numbers, "Choose the service lines the patient paid for.")
     with transaction.atomic():
-        lines = list(
-            ServiceLine.objects.select_for_update()
-            .filter(claim=claim, number__in=wanted)
-            .order_by("number")
-        )
-        if len(lines) != len(wanted):
-            raise ValidationError({"line_numbers": "This claim has no such service line."})
+        lines = _lines_locked(claim, wanted)
         already = [line.number for line in lines if line.restricted_from_plan]
         new = [line for line in lines if not line.restricted_from_plan]
         if not new:
@@ -329,24 +346,10 @@ def restriction_lift(
         raise ValidationError(
             {"basis": "Say how the patient asked to end it: in writing, or orally (documented)."}
         )
-    claim = (
-        Claim.objects.for_organization(actor.organization)
-        .filter(client__in=selectors.clients_reached(actor), pk=claim_id)
-        .first()
-    )
-    if claim is None:
-        raise Http404
-    wanted = sorted(set(line_numbers))
-    if not wanted:
-        raise ValidationError({"line_numbers": "Choose the restricted lines to release."})
+    claim = _restrictable_claim(actor, claim_id)
+    wanted = _wanted_lines(line_numbers, "Choose the restricted lines to release.")
     with transaction.atomic():
-        lines = list(
-            ServiceLine.objects.select_for_update()
-            .filter(claim=claim, number__in=wanted)
-            .order_by("number")
-        )
-        if len(lines) != len(wanted):
-            raise ValidationError({"line_numbers": "This claim has no such service line."})
+        lines = _lines_locked(claim, wanted)
         if any(not line.restricted_from_plan for line in lines):
             raise ValidationError({"line_numbers": "Only restricted lines can be released."})
         now = timezone.now()
