@@ -64,6 +64,43 @@ def env_secret(name: str) -> str:
     return value.strip()
 
 
+# Server-side parameter binding lets psycopg prepare a statement on the server once it has
+# run PREPARE_THRESHOLD times on a connection; after that PostgreSQL neither parses nor
+# plans it again. Planning the audited claim-detail read (a six-table join) took longer
+# than running it (0.9 ms against 0.2 ms), so this is most of the difference between
+# PostgreSQL and SQLite on the hot reads (docs/benchmarks.md, ADR 0007). Behind PgBouncer
+# in transaction mode, set max_prepared_statements (PgBouncer >= 1.21) or turn it off with
+# `?prepare_threshold=none` in DATABASE_URL.
+PREPARE_THRESHOLD = 5
+
+
+def _statement_options(options: dict[str, object]) -> dict[str, object]:
+    """Typed `server_side_binding` and `prepare_threshold` from the URL's text options."""
+    binding_text = str(options.get("server_side_binding", "true")).strip().lower()
+    if binding_text not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL server_side_binding must be true or false, not {binding_text!r}"
+        )
+    server_side_binding = binding_text in _TRUE
+    threshold_text = str(options.get("prepare_threshold", PREPARE_THRESHOLD)).strip().lower()
+    threshold: int | None
+    if threshold_text in {"none", "off", ""}:
+        threshold = None
+    else:
+        try:
+            threshold = int(threshold_text)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                "DATABASE_URL prepare_threshold must be a whole number or none, "
+                f"not {threshold_text!r}"
+            ) from error
+        if threshold < 0:
+            raise ImproperlyConfigured("DATABASE_URL prepare_threshold must not be negative")
+    if not server_side_binding:
+        threshold = None  # psycopg prepares only server-bound statements
+    return {"server_side_binding": server_side_binding, "prepare_threshold": threshold}
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """Turn ``postgres://user:pass@host:port/name?opt=v`` into a DATABASES entry.
 
@@ -73,6 +110,7 @@ def database_from_url(url: str) -> dict[str, object]:
     parts = urlsplit(url)
     options: dict[str, object] = dict(parse_qsl(parts.query))
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        options.update(_statement_options(options))
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
