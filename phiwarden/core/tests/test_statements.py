@@ -1,0 +1,142 @@
+"""CompiledQuery: the same rows and instances as the ORM, built once per connection."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.test.utils import CaptureQueriesContext
+
+from phiwarden.accounts.models import Client, Membership
+from phiwarden.core.statements import CompiledQuery
+
+
+def _members(organization_id: int, email: str) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization_id=organization_id, user__email=email)
+        .select_related("user", "organization")
+        .annotate(client_count=Count("clients"))
+        .order_by("pk")
+    )
+
+
+MEMBERS = CompiledQuery(_members, ints=("organization_id",), texts=("email",))
+
+
+def _same(a: Membership, b: Membership) -> None:
+    assert type(a) is type(b) is Membership
+    for model_a, model_b in ((a, b), (a.user, b.user), (a.organization, b.organization)):
+        assert model_a.__dict__.keys() - {"_state"} == model_b.__dict__.keys() - {"_state"}
+        for name in model_a.__dict__.keys() - {"_state"}:
+            assert getattr(model_a, name) == getattr(model_b, name), name
+    assert a._state.db == b._state.db
+    assert not a._state.adding
+
+
+def test_rows_and_related_instances_equal_the_orms(biller, owner, outsider):
+    email = biller.user.email
+
+    compiled = MEMBERS.fetch(organization_id=biller.organization_id, email=email)
+
+    expected = list(_members(biller.organization_id, email))
+    assert len(compiled) == len(expected) == 1
+    _same(compiled[0], expected[0])
+    assert compiled[0].client_count == biller.clients.count() > 0  # type: ignore[attr-defined]
+    # related rows come from the same statement: no query to reach them
+    with CaptureQueriesContext(connection) as queries:
+        assert compiled[0].user.email == email
+        assert compiled[0].organization.slug == biller.organization.slug
+    assert len(queries) == 0
+
+
+def test_later_calls_swap_the_values_into_sql_built_once(biller, owner, outsider):
+    built: list[int] = []
+
+    def counted(organization_id: int, email: str) -> QuerySet[Membership]:
+        built.append(organization_id)
+        return _members(organization_id, email)
+
+    query = CompiledQuery(counted, ints=("organization_id",), texts=("email",))
+
+    mine = query.fetch(organization_id=owner.organization_id, email=owner.user.email)
+    theirs = query.fetch(organization_id=outsider.organization_id, email=outsider.user.email)
+    crossed = query.fetch(organization_id=outsider.organization_id, email=owner.user.email)
+
+    assert [m.pk for m in mine] == [owner.pk]
+    assert [m.pk for m in theirs] == [outsider.pk]
+    assert crossed == []  # both values take part: the owner is not in the other organization
+    assert len(built) == 1  # compiled once, with placeholders, not with a caller's values
+    assert built[0] not in {owner.organization_id, outsider.organization_id}
+
+
+def test_values_keep_the_columns_types_after_conversion(organization, clients):
+    query = CompiledQuery(
+        lambda organization_id: Client.objects.filter(organization_id=organization_id).order_by(
+            "pk"
+        ),
+        ints=("organization_id",),
+    )
+
+    compiled = query.fetch(organization_id=organization.pk)
+
+    expected = list(Client.objects.filter(organization_id=organization.pk).order_by("pk"))
+    assert [c.pk for c in compiled] == [c.pk for c in expected]
+    for got, want in zip(compiled, expected, strict=True):
+        assert got.created_at == want.created_at  # aware datetime, converted on SQLite too
+        assert type(got.created_at) is type(want.created_at)
+
+
+def test_an_id_no_column_can_hold_finds_nothing_instead_of_failing(biller):
+    assert MEMBERS.fetch(organization_id=2**63, email=biller.user.email) == []
+    assert MEMBERS.fetch(organization_id=-(2**63) - 1, email=biller.user.email) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"organization_id": 1}, r"missing \['email'\]"),
+        ({"organization_id": 1, "email": "a", "extra": 2}, r"unexpected \['extra'\]"),
+        ({"organization_id": "1", "email": "a"}, "'organization_id' must be an int"),
+        ({"organization_id": True, "email": "a"}, "'organization_id' must be an int"),
+        ({"organization_id": 1, "email": 5}, "'email' must be a str"),
+    ],
+)
+def test_wrong_arguments_are_refused_before_any_sql(db, values, message):
+    with CaptureQueriesContext(connection) as queries, pytest.raises(TypeError, match=message):
+        MEMBERS.fetch(**values)
+    assert len(queries) == 0
+
+
+def test_an_argument_that_does_not_reach_the_parameters_is_refused(db):
+    # `Q()` drops the filter when the value is falsy-looking to this builder: the shape
+    # depends on the value, which a compiled query cannot serve.
+    hidden = CompiledQuery(
+        lambda organization_id, email: Membership.objects.filter(
+            Q(organization_id=organization_id) if organization_id > 0 else Q()
+        ),
+        ints=("organization_id",),
+        texts=("email",),
+    )
+
+    with pytest.raises(ImproperlyConfigured, match=r"\['email', 'organization_id'\]"):
+        hidden.fetch(organization_id=1, email="a@example.test")
+
+
+def test_an_argument_cannot_be_both_kinds() -> None:
+    with pytest.raises(ImproperlyConfigured):
+        CompiledQuery(_members, ints=("email",), texts=("email",))
+
+
+@pytest.mark.parametrize("shape", ["values", "values_list", "prefetch_related"])
+def test_a_query_without_plain_model_rows_is_refused(db, shape):
+    def build(organization_id: int) -> QuerySet[Client]:
+        clients = Client.objects.filter(organization_id=organization_id)
+        if shape == "prefetch_related":
+            return clients.prefetch_related("assigned_memberships")
+        return getattr(clients, shape)("pk")  # type: ignore[no-any-return]
+
+    query = CompiledQuery(build, ints=("organization_id",))
+
+    with pytest.raises(ImproperlyConfigured, match="must select model instances"):
+        query.fetch(organization_id=1)
