@@ -7,7 +7,7 @@ import hmac
 from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import BooleanField
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,6 +18,9 @@ from phiwarden.accounts.models import ApiToken, Membership, Organization, User, 
 from phiwarden.accounts.roles import Capability
 from phiwarden.audit.codes import EventCode, Outcome
 from phiwarden.audit.services import audit_event_record
+from phiwarden.core.statements import CompiledQuery
+
+PREFIX_MAX = ApiToken._meta.get_field("prefix").max_length or 16
 
 
 def _parse(raw: str) -> str | None:
@@ -25,7 +28,14 @@ def _parse(raw: str) -> str | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != ApiToken.PREFIX or not parts[1] or not parts[2]:
         return None
-    return parts[1]
+    prefix, secret = parts[1], parts[2]
+    # Prefixes are hex and secrets URL-safe base64 (api_token_create); anything else (a NUL
+    # byte, non-ASCII text, an overlong prefix) cannot name a token and never reaches SQL.
+    if len(prefix) > PREFIX_MAX or not (prefix.isascii() and prefix.isalnum()):
+        return None
+    if not (secret.isascii() and secret.isprintable()):
+        return None
+    return prefix
 
 
 def _refusal_reason(token: ApiToken) -> str:
@@ -66,12 +76,10 @@ def _mfa_facts_sql() -> tuple[str, str, list[str]]:
     return in_mfa_organization, has_second_factor, [str(t) for t in SECOND_FACTOR_TYPES]
 
 
-def _token_with_mfa_facts(prefix: str) -> ApiToken | None:
-    """The token named by `prefix` with its membership, user and organization, and the two
-    facts `mfa.enrollment_required` asks about its user (`in_mfa_organization`,
-    `has_second_factor`), all in one query."""
+def _tokens_with_mfa_facts(prefix: str) -> QuerySet[ApiToken]:
     in_mfa_organization, has_second_factor, types = _mfa_facts_sql()
-    rows = list(  # the prefix is unique; no LIMIT, which costs PostgreSQL planning time
+    # The prefix is unique; no LIMIT, which costs PostgreSQL planning time.
+    return (
         ApiToken.objects.select_related("membership__user", "membership__organization")
         .annotate(
             in_mfa_organization=RawSQL(in_mfa_organization, [], BooleanField()),  # noqa: S611
@@ -79,6 +87,17 @@ def _token_with_mfa_facts(prefix: str) -> ApiToken | None:
         )
         .filter(prefix=prefix)
     )
+
+
+# Every API request runs it, so it is compiled once per connection (core.statements).
+_TOKEN_WITH_MFA_FACTS = CompiledQuery(_tokens_with_mfa_facts, texts=("prefix",))
+
+
+def _token_with_mfa_facts(prefix: str) -> ApiToken | None:
+    """The token named by `prefix` with its membership, user and organization, and the two
+    facts `mfa.enrollment_required` asks about its user (`in_mfa_organization`,
+    `has_second_factor`), all in one query."""
+    rows = _TOKEN_WITH_MFA_FACTS.fetch(prefix=prefix)
     return rows[0] if rows else None
 
 

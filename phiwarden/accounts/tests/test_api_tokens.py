@@ -239,6 +239,11 @@ BAD_TOKENS = [
     ("no header", None),
     ("not our format", "Bearer abc"),
     ("unknown prefix", "Bearer phw_000000000000_" + "x" * 43),
+    # shapes no token can have never reach SQL (a NUL is refused by PostgreSQL as an error)
+    ("NUL in the prefix", "Bearer phw_0000\x0000000_" + "x" * 43),
+    ("non-ASCII prefix", "Bearer phw_00000000000é_" + "x" * 43),
+    ("overlong prefix", "Bearer phw_" + "0" * 17 + "_" + "x" * 43),
+    ("non-ASCII secret", "Bearer phw_000000000000_" + "é" * 43),
 ]
 
 
