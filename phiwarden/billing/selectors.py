@@ -25,7 +25,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -61,6 +69,7 @@ from phiwarden.billing.x12.codes import (
     describe_rarc,
 )
 from phiwarden.billing.x12.parser import parse_837
+from phiwarden.core.statements import CompiledQuery
 from phiwarden.vault.blobs import blob_read
 from phiwarden.vault.services import OrganizationCipher, cipher_for
 
@@ -295,37 +304,149 @@ class ClaimDetail:
     purpose: str
 
 
+# The claim-detail read is the API's hot path, so its claim and lines queries are compiled
+# once per connection (core.statements).
+# Minimum necessary reaches the query: the claim-detail read loads only the columns of the
+# fields its projection shows (and the keys that tie the rows together), so a withheld
+# field's ciphertext never leaves the database. Each field's columns, as ORM paths:
+_DETAIL_COLUMNS: dict[PhiField, tuple[str, ...]] = {
+    F.PATIENT_NAME: ("patient__name_ct",),
+    F.PATIENT_BIRTH_DATE: ("patient__birth_date_ct",),
+    F.PATIENT_AGE: ("patient__birth_date_ct",),
+    F.PATIENT_SEX: ("patient__sex_ct",),
+    F.PATIENT_ADDRESS: ("patient__address_ct",),
+    F.PATIENT_PHONE: ("patient__phone_ct",),
+    F.PATIENT_SSN: ("patient__ssn_ct",),
+    F.MEMBER_ID: ("coverage__member_id_ct",),
+    F.GROUP_NUMBER: ("coverage__group_number_ct",),
+    F.PAYER: ("coverage__payer__name",),
+    F.ACCOUNT_NUMBER: ("account_number_ct",),
+    F.PAYER_CLAIM_NUMBER: ("payer_claim_number_ct",),
+    F.DIAGNOSES: ("diagnoses_ct",),
+    F.PRIOR_AUTHORIZATION: ("prior_authorization_ct",),
+    F.SERVICE_DATES: ("service_to",),
+    F.AMOUNTS: ("total_charge", "paid_amount", "patient_responsibility"),
+    F.STATUS: (),
+    F.PROVIDER: ("billing_provider__name", "billing_provider__npi"),
+    F.FACILITY: ("facility_code",),
+    F.PROCEDURES: (),  # on the lines
+    F.ADJUSTMENTS: (),  # on the payments
+}
+# Always: what the page names (kind, status, client), what the audit event names (patient),
+# and the row keys the field encryption is bound to. service_from dates the patient's age.
+_DETAIL_ALWAYS = (
+    "kind",
+    "status",
+    "service_from",
+    "row_key",
+    "client__name",
+    "patient__row_key",
+    "coverage__row_key",
+)
+_LINE_COLUMNS: dict[PhiField, tuple[str, ...]] = {
+    F.PROCEDURES: ("procedure_ct", "revenue_code"),
+    F.AMOUNTS: ("charge", "units"),
+    F.SERVICE_DATES: ("service_date",),
+}
+_LINE_ALWAYS = ("claim_id", "number", "restricted_from_plan", "row_key")
+# Whether any remittance paid or adjusted the claim: most claims being worked have none,
+# and then the payments query is not sent at all.
+_HAS_PAYMENTS = Exists(ClaimPayment.objects.filter(claim=OuterRef("pk")))
+
+
+def _detail_claims(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQuery[Claim]:
+    """The claim-detail query for one projection, compiled once per connection: the claim
+    (if the member reaches it: `_claims` spelled as joins rather than nested subqueries,
+    and no LIMIT, which doubled PostgreSQL's planning time) with the related rows the
+    projection needs, in one row."""
+    columns = {path for f in fields for path in _DETAIL_COLUMNS[f]} | set(_DETAIL_ALWAYS)
+    related = {"client", "patient", "coverage__payer" if F.PAYER in fields else "coverage"}
+    if F.PROVIDER in fields:
+        related.add("billing_provider")
+
+    def build(organization_id: int, claim_id: int, membership_id: int = 0) -> QuerySet[Claim]:
+        claims = Claim.objects.filter(
+            organization_id=organization_id, pk=claim_id, client__organization_id=organization_id
+        )
+        if assigned:
+            claims = claims.filter(client__assigned_memberships=membership_id)
+        return (
+            claims.select_related(*sorted(related))
+            .only(*sorted(columns))
+            .annotate(has_payments=_HAS_PAYMENTS)
+        )
+
+    ints = (
+        ("organization_id", "claim_id", "membership_id")
+        if assigned
+        else ("organization_id", "claim_id")
+    )
+    return CompiledQuery(build, ints=ints)
+
+
+def _detail_lines(fields: frozenset[PhiField]) -> CompiledQuery[ServiceLine]:
+    columns = {path for f in fields for path in _LINE_COLUMNS.get(f, ())} | set(_LINE_ALWAYS)
+    return CompiledQuery(
+        lambda claim_id: (
+            ServiceLine.objects.filter(claim_id=claim_id).only(*sorted(columns)).order_by("number")
+        ),
+        ints=("claim_id",),
+    )
+
+
+# One compiled query per projection (a few dozen role and purpose pairs at most).
+_DETAIL_CLAIMS: dict[tuple[frozenset[PhiField], bool], CompiledQuery[Claim]] = {}
+_DETAIL_LINES: dict[frozenset[PhiField], CompiledQuery[ServiceLine]] = {}
+_CLAIM_PAYMENTS = CompiledQuery(
+    lambda claim_id: (
+        ClaimPayment.objects.filter(claim_id=claim_id).only("pk", "claim_id").order_by("pk")
+    ),
+    ints=("claim_id",),
+)
+
+
+def _claim_reached(membership: Membership, claim_id: int, fields: frozenset[PhiField]) -> Claim:
+    """The claim, if the member reaches it, with the columns its projection needs; else 404."""
+    assigned = not membership.reaches_all_clients
+    query = _DETAIL_CLAIMS.get((fields, assigned))
+    if query is None:
+        query = _DETAIL_CLAIMS.setdefault(
+            (fields, assigned), _detail_claims(fields, assigned=assigned)
+        )
+    if assigned:
+        found = query.fetch(
+            organization_id=membership.organization_id,
+            claim_id=claim_id,
+            membership_id=membership.pk,
+        )
+    else:
+        found = query.fetch(organization_id=membership.organization_id, claim_id=claim_id)
+    if not found:
+        raise Http404
+    return found[0]
+
+
+def _claim_lines(claim: Claim, fields: frozenset[PhiField]) -> list[ServiceLine]:
+    query = _DETAIL_LINES.get(fields)
+    if query is None:
+        query = _DETAIL_LINES.setdefault(fields, _detail_lines(fields))
+    return query.fetch(claim_id=claim.pk)
+
+
 def claim_detail(
     *, membership: Membership, claim_id: int, purpose: str, api_token_prefix: str = ""
 ) -> ClaimDetail:
     fields = projection_for(membership, purpose)
-    # The hot read of the API, so a fixed, small number of cheap queries however many lines
-    # and payments the claim has: the claim with its patient, coverage, payer, provider and
-    # client; its lines; and, only when the projection shows adjustments, its payments and
-    # (if any) their adjustments and remarks. The reach rule is `_claims` (the member's
-    # organization, and a client assigned to the member unless the role reaches all
-    # clients) spelled as joins rather than nested subqueries, which cost more to build
-    # than to run; no LIMIT (the primary key names at most one claim), which doubled the
-    # planning time on PostgreSQL.
-    organization = membership.organization
-    reach = Claim.objects.for_organization(organization).filter(
-        pk=claim_id, client__organization=organization
-    )
-    if not membership.reaches_all_clients:
-        reach = reach.filter(client__assigned_memberships=membership)
-    found = list(reach.select_related("patient", "coverage__payer", "billing_provider", "client"))
-    if not found:
-        raise Http404
-    claim = found[0]
-    claim_lines = list(ServiceLine.objects.filter(claim_id=claim.pk).order_by("number"))
+    # A fixed, small number of cheap queries however many lines and payments the claim
+    # has: the claim with its related rows, its lines and, only when the projection shows
+    # adjustments and the claim has payments, those with their adjustments and remarks.
+    claim = _claim_reached(membership, claim_id, fields)
+    claim_lines = _claim_lines(claim, fields)
     payments: list[ClaimPayment] = []
-    if F.ADJUSTMENTS in fields:
-        payments = list(
-            ClaimPayment.objects.filter(claim_id=claim.pk)
-            .only("pk", "claim_id")
-            .order_by("pk")
-            .prefetch_related("adjustments", "remarks")
-        )
+    if F.ADJUSTMENTS in fields and claim.has_payments:  # type: ignore[attr-defined]
+        payments = _CLAIM_PAYMENTS.fetch(claim_id=claim.pk)
+        if payments:
+            prefetch_related_objects(payments, "adjustments", "remarks")
     projector = _Projector(cipher_for(membership.organization), fields, purpose)
     out = Projected()
     projector.patient(out, claim.patient, claim.service_from or timezone.localdate())
@@ -339,17 +460,17 @@ def claim_detail(
     disclosed = out.disclosed | ({F.PROCEDURES.value} if F.PROCEDURES in fields else set())
     if adjustments:
         disclosed.add(F.ADJUSTMENTS.value)
-    with transaction.atomic():
-        _record(
-            membership,
-            code=EventCode.BILLING_PHI_VIEWED,
-            purpose=purpose,
-            patient_ids=[claim.patient_id],
-            fields=disclosed,
-            target=claim,
-            data={"client_id": claim.client_id, "view": "claim"},
-            api_token_prefix=api_token_prefix,
-        )
+    # One audit write, atomic by itself (audit_event_record): no transaction to open here.
+    _record(
+        membership,
+        code=EventCode.BILLING_PHI_VIEWED,
+        purpose=purpose,
+        patient_ids=[claim.patient_id],
+        fields=disclosed,
+        target=claim,
+        data={"client_id": claim.client_id, "view": "claim"},
+        api_token_prefix=api_token_prefix,
+    )
     return ClaimDetail(
         id=claim.pk,
         kind=claim.kind,

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from phiwarden.accounts.models import Membership
@@ -83,7 +85,19 @@ def test_claim_detail_shows_exactly_the_allowed_fields(role, purpose, claim, mak
         assert AuditEvent.objects.count() == before + 1
         return
 
-    detail = selectors.claim_detail(membership=member, claim_id=claim.pk, purpose=purpose)
+    with CaptureQueriesContext(connection) as queries:
+        detail = selectors.claim_detail(membership=member, claim_id=claim.pk, purpose=purpose)
+
+    # The claim, its lines, the key rows and the audit write (one statement on PostgreSQL):
+    # every projection reads with the same queries, none loads a withheld field later...
+    assert len(queries) == (4 if connection.vendor == "postgresql" else 5)
+    # ... and a withheld field's columns are not even read from the database.
+    claim_sql = next(q["sql"] for q in queries if 'FROM "billing_claim"' in q["sql"])
+    needed = {c.rsplit("__", 1)[-1] for f in allowed for c in selectors._DETAIL_COLUMNS[f]}
+    for withheld in set(F) - allowed:
+        for column in {c.rsplit("__", 1)[-1] for c in selectors._DETAIL_COLUMNS[withheld]}:
+            if column not in needed and column != "name":  # client/payer/provider "name"
+                assert f'."{column}"' not in claim_sql, (withheld, column)
 
     record_fields = {f.value for f in allowed if f not in (F.PROCEDURES, F.ADJUSTMENTS)}
     assert set(detail.projected.values) == record_fields
