@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.db import connection
+from django.http import Http404
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
