@@ -63,3 +63,20 @@ def test_frozen_migration_sql_matches_the_trigger_module():
     newest = sorted(p.stem for p in Path(migrations.__path__[0]).glob("0*_*triggers*.py"))[-1]
     migration = importlib.import_module(f"phiwarden.audit.migrations.{newest}")
     assert {v: install_sql(v) for v in ("postgresql", "sqlite")} == migration.INSTALL
+
+
+def test_patient_rows_keep_their_triggers_and_only_the_composite_indexes(db):
+    """Migration 0010 drops the two single-column indexes by name: the table is not rebuilt
+    (a rebuild on SQLite would lose the append-only triggers tested above), and look-ups
+    by event or organization are served by the composite indexes that start with them."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "audit_auditeventpatient")
+    indexed = sorted(
+        tuple(c["columns"])
+        for c in constraints.values()
+        if (c["index"] or c["unique"]) and not c["primary_key"] and not c["foreign_key"]
+    )
+    assert indexed == [
+        ("event_id", "patient_id"),
+        ("organization_id", "patient_id", "event_id"),
+    ]
