@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import ConfigDict
 
 from phiwarden.accounts.api_auth import token_require
 from phiwarden.accounts.models import Client
@@ -22,6 +23,9 @@ from phiwarden.billing.models import ExportRequest
 router = Router(tags=["billing"])
 
 
+# The endpoints return the selectors' dataclasses; these schemas read them by attribute
+# (ninja's Schema), once, and emit exactly the fields listed here: an attribute a selector
+# adds is not in a response until a schema names it.
 class ProjectedOut(Schema):
     values: dict[str, Any]
     withheld: dict[str, str]
@@ -54,6 +58,8 @@ class ClaimOut(Schema):
 
 
 class UnmatchedOut(Schema):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # amounts as exact decimal text
+
     payment_id: int
     client: str
     payer: str
@@ -88,10 +94,6 @@ class ImportOut(Schema):
     unmatched_payments: int
 
 
-def _projected(p: selectors.Projected) -> ProjectedOut:
-    return ProjectedOut(values=p.values, withheld=p.withheld)
-
-
 @router.get("/claims", response=QueueOut)
 def claims(
     request: HttpRequest,
@@ -99,9 +101,9 @@ def claims(
     status: str | None = None,
     after: int | None = None,
     limit: int = 50,
-) -> QueueOut:
+) -> selectors.QueuePage:
     token = token_require(request, Capability.BILLING_VIEW_PHI)
-    page = selectors.claim_queue(
+    return selectors.claim_queue(
         membership=token.membership,
         purpose=purpose,
         status=status,
@@ -109,69 +111,31 @@ def claims(
         limit=limit,
         api_token_prefix=token.prefix,
     )
-    return QueueOut(
-        rows=[
-            QueueRowOut(
-                claim_id=r.claim_id,
-                client=r.client,
-                status=r.status,
-                projected=_projected(r.projected),
-                reasons=r.reasons,
-            )
-            for r in page.rows
-        ],
-        next_after=page.next_after,
-        withheld=page.withheld,
-    )
 
 
 @router.get("/claims/{claim_id}", response=ClaimOut)
-def claim(request: HttpRequest, claim_id: int, purpose: str) -> ClaimOut:
+def claim(request: HttpRequest, claim_id: int, purpose: str) -> selectors.ClaimDetail:
     token = token_require(request, Capability.BILLING_VIEW_PHI)
-    detail = selectors.claim_detail(
+    return selectors.claim_detail(
         membership=token.membership,
         claim_id=claim_id,
         purpose=purpose,
         api_token_prefix=token.prefix,
     )
-    return ClaimOut(
-        id=detail.id,
-        kind=detail.kind,
-        client=detail.client,
-        status=detail.status,
-        purpose=detail.purpose,
-        projected=_projected(detail.projected),
-        lines=detail.lines,
-        adjustments=detail.adjustments,
-        remarks=detail.remarks,
-    )
 
 
 @router.get("/payments/unmatched", response=list[UnmatchedOut])
-def unmatched(request: HttpRequest, purpose: str) -> list[UnmatchedOut]:
+def unmatched(request: HttpRequest, purpose: str) -> list[selectors.UnmatchedRow]:
     token = token_require(request, Capability.BILLING_POST_PAYMENTS)
-    rows = selectors.unmatched_payments(
+    return selectors.unmatched_payments(
         membership=token.membership, purpose=purpose, api_token_prefix=token.prefix
     )
-    return [
-        UnmatchedOut(
-            payment_id=r.payment_id,
-            client=r.client,
-            payer=r.payer,
-            trace_number=r.trace_number,
-            paid=str(r.paid),
-            charge=str(r.charge),
-            status_code=r.status_code,
-            projected=_projected(r.projected),
-        )
-        for r in rows
-    ]
 
 
 @router.post("/patients/lookup", response=list[PatientOut])
-def patient_lookup(request: HttpRequest, body: LookupIn) -> list[PatientOut]:
+def patient_lookup(request: HttpRequest, body: LookupIn) -> list[selectors.PatientMatch]:
     token = token_require(request, Capability.BILLING_VIEW_PHI)
-    matches = selectors.patient_lookup(
+    return selectors.patient_lookup(
         membership=token.membership,
         purpose=body.purpose,
         kind=body.kind,
@@ -181,15 +145,6 @@ def patient_lookup(request: HttpRequest, body: LookupIn) -> list[PatientOut]:
         birth_date=body.birth_date,
         api_token_prefix=token.prefix,
     )
-    return [
-        PatientOut(
-            patient_id=m.patient_id,
-            client=m.client,
-            projected=_projected(m.projected),
-            claim_ids=m.claim_ids,
-        )
-        for m in matches
-    ]
 
 
 @router.post("/imports", response={201: ImportOut, 200: ImportOut})
@@ -365,6 +320,8 @@ def claim_x12_for_plan(request: HttpRequest, claim_id: int) -> HttpResponse:
 
 
 class RemittanceRowOut(Schema):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # amounts as exact decimal text
+
     id: int
     client: str
     payer: str
@@ -392,6 +349,8 @@ class RemittancePaymentOut(Schema):
 
 
 class RemittanceOut(Schema):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # amounts as exact decimal text
+
     id: int
     client: str
     payer: str
@@ -408,58 +367,19 @@ class RemittanceOut(Schema):
 @router.get("/remittances", response=RemittancePageOut)
 def remittances(
     request: HttpRequest, after: int | None = None, limit: int = 50
-) -> RemittancePageOut:
+) -> selectors.RemittancePage:
     token = token_require(request, Capability.BILLING_POST_PAYMENTS)
-    page = selectors.remittance_list(membership=token.membership, after=after, limit=limit)
-    return RemittancePageOut(
-        rows=[
-            RemittanceRowOut(
-                id=r.id,
-                client=r.client,
-                payer=r.payer,
-                trace_number=r.trace_number,
-                payment_amount=str(r.payment_amount),
-                payment_method=r.payment_method,
-                payment_date=r.payment_date,
-                payments=r.payments,
-                unmatched=r.unmatched,
-            )
-            for r in page.rows
-        ],
-        next_after=page.next_after,
-    )
+    return selectors.remittance_list(membership=token.membership, after=after, limit=limit)
 
 
 @router.get("/remittances/{remittance_id}", response=RemittanceOut)
-def remittance(request: HttpRequest, remittance_id: int, purpose: str) -> RemittanceOut:
+def remittance(
+    request: HttpRequest, remittance_id: int, purpose: str
+) -> selectors.RemittanceDetail:
     token = token_require(request, Capability.BILLING_VIEW_PHI)
-    d = selectors.remittance_detail(
+    return selectors.remittance_detail(
         membership=token.membership,
         remittance_id=remittance_id,
         purpose=purpose,
         api_token_prefix=token.prefix,
-    )
-    return RemittanceOut(
-        id=d.id,
-        client=d.client,
-        payer=d.payer,
-        trace_number=d.trace_number,
-        payment_amount=str(d.payment_amount),
-        payment_method=d.payment_method,
-        payment_date=d.payment_date,
-        purpose=d.purpose,
-        payments=[
-            RemittancePaymentOut(
-                payment_id=p.payment_id,
-                claim_id=p.claim_id,
-                status_code=p.status_code,
-                status_words=p.status_words,
-                projected=_projected(p.projected),
-                adjustments=p.adjustments,
-                remarks=p.remarks,
-            )
-            for p in d.payments
-        ],
-        provider_adjustments=d.provider_adjustments,
-        withheld=d.withheld,
     )

@@ -157,6 +157,45 @@ def test_the_api_gives_the_same_projection(make_member, clients, remittance):
     assert listed.status_code == one.status_code == 200
     body = one.json()
     assert body["id"] == remittance.pk
+    # amounts are exact decimal text, as stored (never floats)
+    assert body["payment_amount"] == str(remittance.payment_amount)
+    row = next(r for r in listed.json()["rows"] if r["id"] == remittance.pk)
+    assert row["payment_amount"] == str(remittance.payment_amount)
+    assert set(row) == {
+        "id", "client", "payer", "trace_number", "payment_amount", "payment_method",
+        "payment_date", "payments", "unmatched",
+    }  # fmt: skip
     values = {k for p in body["payments"] for k in p["projected"]["values"]}
     assert values <= {f.value for f in allowed_fields(Role.PAYMENT_POSTER, "payment")}
     assert AuditEvent.objects.filter(event_code=EventCode.BILLING_PHI_VIEWED).get().api_token_prefix
+
+
+def test_the_api_lists_unmatched_payments_with_exact_amounts(make_member, clients, owner):
+    batch = generate_batch(seed=31, claims=5)
+    stream = io.BytesIO()
+    batch.write_835(stream)  # no 837 first: every payment is unmatched
+    stream.seek(0)
+    x12_import(actor=owner, client=clients[0], stream=stream, filename="only.835")
+    poster = _member(make_member, clients, Role.PAYMENT_POSTER)
+    _, raw = api_token_create(
+        actor=poster, name="p", scopes=[Capability.BILLING_POST_PAYMENTS.value], days=1
+    )
+
+    response = HttpClient().get(
+        "/api/v1/billing/payments/unmatched",
+        {"purpose": "payment"},
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+
+    assert response.status_code == 200
+    rows = response.json()
+    payments = {p.pk: p for p in ClaimPayment.objects.filter(claim__isnull=True)}
+    assert len(rows) == len(payments) > 0
+    for row in rows:
+        stored = payments[row["payment_id"]]
+        assert (row["paid"], row["charge"]) == (str(stored.paid), str(stored.charge))
+        # the selector's remittance_id (a link for the pages) is not in the API
+        assert set(row) == {
+            "payment_id", "client", "payer", "trace_number", "paid", "charge",
+            "status_code", "projected",
+        }  # fmt: skip
