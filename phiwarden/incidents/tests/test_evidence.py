@@ -26,7 +26,7 @@ from phiwarden.incidents.models import (
     Incident,
     Notice,
 )
-from phiwarden.incidents.tests.test_obligations import make_incident, notice, scoping, sign
+from phiwarden.incidents.tests.factories import make_incident, notice, scoping, sign
 from phiwarden.partners.tests.factories import make_vendor, sign_baa
 
 pytestmark = pytest.mark.django_db

@@ -10,23 +10,27 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from phiwarden.accounts.models import Client, Membership
+from phiwarden.accounts.models import Membership
 from phiwarden.core.obligations import Urgency, open_obligations, provider_names
 from phiwarden.incidents.models import (
     Assessment,
     CorrectiveAction,
     Incident,
     Notice,
-    ScopingRun,
 )
 from phiwarden.incidents.obligations import incident_obligations
+from phiwarden.incidents.tests.factories import (
+    make_incident,
+    notice,
+    scoping,
+    sign,
+)
 from phiwarden.partners.tests.factories import sign_baa
 
 pytestmark = pytest.mark.django_db
 D = dt.date
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
-DISCOVERED = D(2026, 10, 20)  # a Tuesday
 PATIENT_NAME = "Synthetic Patient Pat Example"
 
 
@@ -34,95 +38,6 @@ PATIENT_NAME = "Synthetic Patient Pat Example"
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def make_incident(
-    officer: Membership,
-    number: int = 1,
-    *,
-    discovered_on: dt.date = DISCOVERED,
-    clients: list[Client] = (),  # type: ignore[assignment]
-    status: str = Incident.Status.REPORTED,
-    **fields: object,
-) -> Incident:
-    incident = Incident.objects.create(
-        organization=officer.organization,
-        number=number,
-        discovered_on=discovered_on,
-        reported_by=officer.user,
-        status=status,
-        **{
-            "kind": Incident.Kind.UNAUTHORIZED_ACCESS,
-            "title": "Snooping",
-            "description_ct": b"ciphertext",
-            **fields,
-        },
-    )
-    incident.clients.set(clients)
-    return incident
-
-
-def scoping(officer: Membership, incident: Incident, clients: list[Client]) -> ScopingRun:
-    return ScopingRun.objects.create(
-        organization=officer.organization,
-        incident=incident,
-        computed_by=officer.user,
-        query={},
-        individuals=12,
-        by_client={str(c.pk): 6 for c in clients},
-        by_state={"TX": 12},
-        patient_ids=list(range(1, 13)),
-    )
-
-
-def sign(
-    officer: Membership,
-    incident: Incident,
-    decision: str,
-    *,
-    version: int = 1,
-    run: ScopingRun | None = None,
-    signed: bool = True,
-) -> Assessment:
-    return Assessment.objects.create(
-        organization=officer.organization,
-        incident=incident,
-        version=version,
-        scoping=run,
-        decision=decision,
-        reasons="Synthetic reasons",
-        mitigation="Access removed",
-        created_by=officer.user,
-        signed_at=timezone.now() if signed else None,
-        signed_by=officer.user if signed else None,
-    )
-
-
-def notice(
-    officer: Membership,
-    assessment: Assessment,
-    client: Client,
-    recipient: str,
-    due_on: dt.date,
-    citation: str,
-    *,
-    state: str = "",
-    sent: bool = False,
-) -> Notice:
-    assert assessment.scoping is not None
-    return Notice.objects.create(
-        organization=officer.organization,
-        incident=assessment.incident,
-        recipient=recipient,
-        client=client,
-        state=state,
-        assessment=assessment,
-        scoping=assessment.scoping,
-        individuals=6,
-        due_on=due_on,
-        citation=citation,
-        sent_at=timezone.now() if sent else None,
-    )
 
 
 def by_kind(officer: Membership, kind: str):
