@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -38,6 +39,7 @@ from phiwarden.partners.services.parties import client_profile_get_or_new
 from phiwarden.vault.blobs import blob_read
 
 VIEW, MANAGE = Capability.PARTNERS_VIEW, Capability.PARTNERS_MANAGE
+_T = TypeVar("_T")
 
 
 def _errors_to_form(form: Form, error: ValidationError) -> None:
@@ -51,6 +53,27 @@ def _errors_to_form(form: Form, error: ValidationError) -> None:
 def _url(request: OrgRequest, name: str, **kwargs: Any) -> str:
     slug = request.membership.organization.slug
     return reverse(f"partners:{name}", kwargs={"org_slug": slug, **kwargs})
+
+
+def _submitted(
+    request: OrgRequest,
+    form: Form,
+    save: Callable[[], _T],
+    then: Callable[[_T], tuple[str, str]],
+) -> HttpResponse | None:
+    """The POST of a valid form: run `save` (a service call); on success flash the message
+    and redirect to the address `then(result)` gives. A service's ValidationError goes back
+    onto the form, and None tells the view to show the form page again."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        result = save()
+    except ValidationError as error:
+        _errors_to_form(form, error)
+        return None
+    message, next_url = then(result)
+    messages.success(request, message)
+    return redirect(next_url)
 
 
 def _form_page(request: OrgRequest, form: Form, title: str, **extra: Any) -> HttpResponse:
@@ -120,16 +143,16 @@ def client_edit(request: OrgRequest, client_id: int) -> HttpResponse:
     }
     initial["states_served"] = " ".join(profile.states_served)
     form = ClientProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.client_profile_update(
-                actor=request.membership, client=client, data=form.data_object()
-            )
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "Client profile saved.")
-            return redirect(_url(request, "client-list"))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.client_profile_update(
+            actor=request.membership, client=client, data=form.data_object()
+        ),
+        lambda _result: ("Client profile saved.", _url(request, "client-list")),
+    )
+    if done is not None:
+        return done
     return _form_page(
         request,
         form,
@@ -162,14 +185,17 @@ def vendor_list(request: OrgRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def vendor_create(request: OrgRequest) -> HttpResponse:
     form = VendorForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            vendor = services.vendor_create(actor=request.membership, data=form.data_object())
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "Vendor added. Record its due diligence before PHI flows.")
-            return redirect(_url(request, "vendor-detail", vendor_id=vendor.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.vendor_create(actor=request.membership, data=form.data_object()),
+        lambda vendor: (
+            "Vendor added. Record its due diligence before PHI flows.",
+            _url(request, "vendor-detail", vendor_id=vendor.pk),
+        ),
+    )
+    if done is not None:
+        return done
     return _form_page(
         request, form, "Add a vendor", back_url=_url(request, "vendor-list"), back_label="Vendors"
     )
@@ -210,14 +236,16 @@ def vendor_edit(request: OrgRequest, vendor_id: int) -> HttpResponse:
     vendor = selectors.vendor_get_for_user(membership=request.membership, vendor_id=vendor_id)
     initial = {name: getattr(vendor, name) for name in VendorForm.base_fields}
     form = VendorForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.vendor_update(actor=request.membership, vendor=vendor, data=form.data_object())
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "Vendor saved.")
-            return redirect(_url(request, "vendor-detail", vendor_id=vendor.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.vendor_update(
+            actor=request.membership, vendor=vendor, data=form.data_object()
+        ),
+        lambda _result: ("Vendor saved.", _url(request, "vendor-detail", vendor_id=vendor.pk)),
+    )
+    if done is not None:
+        return done
     back = _url(request, "vendor-detail", vendor_id=vendor.pk)
     return _form_page(request, form, f"Edit {vendor.name}", back_url=back, back_label=vendor.name)
 
@@ -244,21 +272,24 @@ def vendor_status(request: OrgRequest, vendor_id: int) -> HttpResponse:
 def diligence_create(request: OrgRequest, vendor_id: int) -> HttpResponse:
     vendor = selectors.vendor_get_for_user(membership=request.membership, vendor_id=vendor_id)
     form = DiligenceForm(request.POST or None, initial={"decided_on": _today()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            review = services.diligence_record(
-                actor=request.membership,
-                vendor=vendor,
-                answers=form.answers(),
-                decision=form.cleaned_data["decision"],
-                decided_on=form.cleaned_data["decided_on"],
-                notes=form.cleaned_data["notes"],
-            )
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, f"Due diligence recorded: score {review.score}.")
-            return redirect(_url(request, "vendor-detail", vendor_id=vendor.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.diligence_record(
+            actor=request.membership,
+            vendor=vendor,
+            answers=form.answers(),
+            decision=form.cleaned_data["decision"],
+            decided_on=form.cleaned_data["decided_on"],
+            notes=form.cleaned_data["notes"],
+        ),
+        lambda review: (
+            f"Due diligence recorded: score {review.score}.",
+            _url(request, "vendor-detail", vendor_id=vendor.pk),
+        ),
+    )
+    if done is not None:
+        return done
     back = _url(request, "vendor-detail", vendor_id=vendor.pk)
     return _form_page(
         request,
@@ -280,22 +311,25 @@ def diligence_create(request: OrgRequest, vendor_id: int) -> HttpResponse:
 def attestation_create(request: OrgRequest, vendor_id: int) -> HttpResponse:
     vendor = selectors.vendor_get_for_user(membership=request.membership, vendor_id=vendor_id)
     form = AttestationForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.attestation_record(
-                actor=request.membership,
-                vendor=vendor,
-                kind=form.cleaned_data["kind"],
-                title=form.cleaned_data["title"],
-                issued_on=form.cleaned_data["issued_on"],
-                expires_on=form.cleaned_data["expires_on"],
-                document=form.cleaned_data.get("document"),
-            )
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "Attestation recorded.")
-            return redirect(_url(request, "vendor-detail", vendor_id=vendor.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.attestation_record(
+            actor=request.membership,
+            vendor=vendor,
+            kind=form.cleaned_data["kind"],
+            title=form.cleaned_data["title"],
+            issued_on=form.cleaned_data["issued_on"],
+            expires_on=form.cleaned_data["expires_on"],
+            document=form.cleaned_data.get("document"),
+        ),
+        lambda _result: (
+            "Attestation recorded.",
+            _url(request, "vendor-detail", vendor_id=vendor.pk),
+        ),
+    )
+    if done is not None:
+        return done
     back = _url(request, "vendor-detail", vendor_id=vendor.pk)
     return _form_page(
         request, form, f"Attestation: {vendor.name}", back_url=back, back_label=vendor.name
@@ -330,20 +364,20 @@ def baa_list(request: OrgRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def baa_create(request: OrgRequest) -> HttpResponse:
     form = BaaForm(request.POST or None, actor=request.membership)
-    if request.method == "POST" and form.is_valid():
-        try:
-            baa = services.baa_create(
-                actor=request.membership,
-                terms=form.terms(),
-                client=form.cleaned_data["client"],
-                vendor=form.cleaned_data["vendor"],
-                subcontractor_name=form.cleaned_data["subcontractor_name"],
-            )
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "BAA recorded.")
-            return redirect(_url(request, "baa-detail", baa_id=baa.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.baa_create(
+            actor=request.membership,
+            terms=form.terms(),
+            client=form.cleaned_data["client"],
+            vendor=form.cleaned_data["vendor"],
+            subcontractor_name=form.cleaned_data["subcontractor_name"],
+        ),
+        lambda baa: ("BAA recorded.", _url(request, "baa-detail", baa_id=baa.pk)),
+    )
+    if done is not None:
+        return done
     return _form_page(
         request,
         form,
@@ -387,14 +421,14 @@ def baa_edit(request: OrgRequest, baa_id: int) -> HttpResponse:
     form = BaaForm(
         request.POST or None, actor=request.membership, with_parties=False, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.baa_update(actor=request.membership, baa=baa, terms=form.terms())
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "BAA saved.")
-            return redirect(_url(request, "baa-detail", baa_id=baa.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.baa_update(actor=request.membership, baa=baa, terms=form.terms()),
+        lambda _result: ("BAA saved.", _url(request, "baa-detail", baa_id=baa.pk)),
+    )
+    if done is not None:
+        return done
     back = _url(request, "baa-detail", baa_id=baa.pk)
     return _form_page(request, form, f"Edit {baa}", back_url=back, back_label=str(baa))
 
@@ -407,14 +441,17 @@ def baa_terminate(request: OrgRequest, baa_id: int) -> HttpResponse:
     form = BaaTerminateForm(
         request.POST or None, request.FILES or None, initial={"terminated_on": _today()}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.baa_terminate(actor=request.membership, baa=baa, **form.cleaned_data)
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "BAA terminated; the disposition of PHI is recorded.")
-            return redirect(_url(request, "baa-detail", baa_id=baa.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.baa_terminate(actor=request.membership, baa=baa, **form.cleaned_data),
+        lambda _result: (
+            "BAA terminated; the disposition of PHI is recorded.",
+            _url(request, "baa-detail", baa_id=baa.pk),
+        ),
+    )
+    if done is not None:
+        return done
     back = _url(request, "baa-detail", baa_id=baa.pk)
     return _form_page(
         request,
@@ -435,16 +472,19 @@ def baa_terminate(request: OrgRequest, baa_id: int) -> HttpResponse:
 def baa_document_upload(request: OrgRequest, baa_id: int) -> HttpResponse:
     baa = selectors.baa_get_for_user(membership=request.membership, baa_id=baa_id)
     form = BaaDocumentForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            document = services.baa_document_upload(
-                actor=request.membership, baa=baa, upload=form.cleaned_data["document"]
-            )
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, f"Signed document stored, version {document.version}.")
-            return redirect(_url(request, "baa-detail", baa_id=baa.pk))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.baa_document_upload(
+            actor=request.membership, baa=baa, upload=form.cleaned_data["document"]
+        ),
+        lambda document: (
+            f"Signed document stored, version {document.version}.",
+            _url(request, "baa-detail", baa_id=baa.pk),
+        ),
+    )
+    if done is not None:
+        return done
     back = _url(request, "baa-detail", baa_id=baa.pk)
     return _form_page(
         request,
@@ -541,14 +581,14 @@ def flow_map_pdf(request: OrgRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def flow_create(request: OrgRequest) -> HttpResponse:
     form = FlowForm(request.POST or None, actor=request.membership)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.flow_create(actor=request.membership, data=form.data_object())
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "Flow added to the map.")
-            return redirect(_url(request, "flow-map"))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.flow_create(actor=request.membership, data=form.data_object()),
+        lambda _result: ("Flow added to the map.", _url(request, "flow-map")),
+    )
+    if done is not None:
+        return done
     return _form_page(
         request,
         form,
@@ -565,14 +605,14 @@ def flow_edit(request: OrgRequest, flow_id: int) -> HttpResponse:
     flow = selectors.flow_get_for_user(membership=request.membership, flow_id=flow_id)
     initial = {name: getattr(flow, name) for name in FlowForm.base_fields}
     form = FlowForm(request.POST or None, actor=request.membership, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.flow_update(actor=request.membership, flow=flow, data=form.data_object())
-        except ValidationError as error:
-            _errors_to_form(form, error)
-        else:
-            messages.success(request, "Flow saved.")
-            return redirect(_url(request, "flow-map"))
+    done = _submitted(
+        request,
+        form,
+        lambda: services.flow_update(actor=request.membership, flow=flow, data=form.data_object()),
+        lambda _result: ("Flow saved.", _url(request, "flow-map")),
+    )
+    if done is not None:
+        return done
     return _form_page(
         request,
         form,
