@@ -8,6 +8,7 @@ that wrapped it, so a wrong or missing master key fails closed with a clear erro
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,7 +29,10 @@ class MasterKey:
     setting: str  # which setting it came from, for error messages
 
 
+@functools.lru_cache(maxsize=8)
 def master_key_id(key: bytes) -> str:
+    # Every PHI read asks for the configured master keys' ids (cipher_for); the HMAC is a
+    # pure function of the key, so it is computed once per key and process.
     return crypto.key_fingerprint(key, label=_FINGERPRINT_LABEL)
 
 
