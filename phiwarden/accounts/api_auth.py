@@ -6,15 +6,13 @@ import hmac
 
 from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
 from phiwarden.accounts.mfa import SECOND_FACTOR_TYPES
-from phiwarden.accounts.models import ApiToken, Membership, Organization, User, hash_token
+from phiwarden.accounts.models import ApiToken, Membership, hash_token
 from phiwarden.accounts.roles import Capability
 from phiwarden.audit.codes import EventCode, Outcome
 from phiwarden.audit.services import audit_event_record
@@ -48,48 +46,29 @@ def _refusal_reason(token: ApiToken) -> str:
     return "mfa_enrollment_required"
 
 
-def _mfa_facts_sql() -> tuple[str, str, list[str]]:
-    """Two EXISTS expressions about the user of the token's membership, for one query:
-    an active membership (membership and user active) in an organization that requires MFA
-    (`mfa.organization_requires_mfa`), and a second factor (`mfa.has_second_factor`: TOTP
-    or WebAuthn, recovery codes not counted). Written as SQL because the same two
-    `Exists(...)` subqueries cost more to build in the ORM (~1.5 ms) than the whole rest
-    of token authentication; test_claim_detail_queries checks both against `mfa`."""
-    q = connection.ops.quote_name
-    token = q(ApiToken._meta.db_table)
-    membership, user = q(Membership._meta.db_table), q(User._meta.db_table)
-    organization = q(Organization._meta.db_table)
-    authenticator = q(Authenticator._meta.db_table)
-    # Only quoted table names from model meta are interpolated; values are parameters.
-    token_user = f"(SELECT t.user_id FROM {membership} t WHERE t.id = {token}.membership_id)"  # noqa: S608
-    in_mfa_organization = (
-        f"EXISTS (SELECT 1 FROM {membership} m"  # noqa: S608
-        f" INNER JOIN {user} u ON u.id = m.user_id"
-        f" INNER JOIN {organization} o ON o.id = m.organization_id"
-        f" WHERE m.user_id = {token_user} AND m.is_active AND u.is_active AND o.mfa_required)"
-    )
-    types = ", ".join(["%s"] * len(SECOND_FACTOR_TYPES))
-    has_second_factor = (
-        f"EXISTS (SELECT 1 FROM {authenticator} a"  # noqa: S608
-        f" WHERE a.user_id = {token_user} AND a.type IN ({types}))"
-    )
-    return in_mfa_organization, has_second_factor, [str(t) for t in SECOND_FACTOR_TYPES]
-
-
 def _tokens_with_mfa_facts(prefix: str) -> QuerySet[ApiToken]:
-    in_mfa_organization, has_second_factor, types = _mfa_facts_sql()
-    # The prefix is unique; no LIMIT, which costs PostgreSQL planning time.
+    """The token by prefix, with two facts about its member's user: an active membership
+    (membership and user active) in an organization that requires MFA
+    (`mfa.organization_requires_mfa`), and a second factor (`mfa.has_second_factor`: TOTP
+    or WebAuthn, recovery codes not counted); test_claim_detail_queries checks both
+    against `mfa`. The prefix is unique; no LIMIT, which costs PostgreSQL planning time."""
+    user = OuterRef("membership__user_id")
+    in_mfa_organization = Membership.objects.filter(
+        user_id=user, is_active=True, user__is_active=True, organization__mfa_required=True
+    )
+    second_factor = Authenticator.objects.filter(user_id=user, type__in=SECOND_FACTOR_TYPES)
     return (
         ApiToken.objects.select_related("membership__user", "membership__organization")
         .annotate(
-            in_mfa_organization=RawSQL(in_mfa_organization, [], BooleanField()),  # noqa: S611
-            has_second_factor=RawSQL(has_second_factor, types, BooleanField()),  # noqa: S611
+            in_mfa_organization=Exists(in_mfa_organization),
+            has_second_factor=Exists(second_factor),
         )
         .filter(prefix=prefix)
     )
 
 
-# Every API request runs it, so it is compiled once per connection (core.statements).
+# Every API request runs it, so it is compiled once per connection (core.statements): the
+# two subqueries cost more to build in the ORM (~1.5 ms) than the rest of authentication.
 _TOKEN_WITH_MFA_FACTS = CompiledQuery(_tokens_with_mfa_facts, texts=("prefix",))
 
 
