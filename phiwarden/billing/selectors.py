@@ -71,7 +71,12 @@ from phiwarden.billing.x12.codes import (
 from phiwarden.billing.x12.parser import parse_837
 from phiwarden.core.statements import CompiledQuery
 from phiwarden.vault.blobs import blob_read
-from phiwarden.vault.services import OrganizationCipher, cipher_for
+from phiwarden.vault.services import (
+    KeyRows,
+    OrganizationCipher,
+    cipher_for,
+    key_rows_expression,
+)
 
 F = PhiField
 QUEUE_PAGE_MAX = 100
@@ -378,7 +383,11 @@ def _detail_claims(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQu
         return (
             claims.select_related(*sorted(related))
             .only(*sorted(columns))
-            .annotate(has_payments=_HAS_PAYMENTS)
+            .annotate(
+                has_payments=_HAS_PAYMENTS,
+                # the keys come with the claim: no round trip of their own (cipher_for)
+                key_rows=key_rows_expression(organization_id),
+            )
         )
 
     ints = (
@@ -452,7 +461,8 @@ def claim_detail(
         payments = _CLAIM_PAYMENTS.fetch(claim_id=claim.pk)
         if payments:
             prefetch_related_objects(payments, "adjustments", "remarks")
-    projector = _Projector(cipher_for(membership.organization), fields, purpose)
+    key_rows = KeyRows(claim.key_rows)  # type: ignore[attr-defined]
+    projector = _Projector(cipher_for(membership.organization, key_rows=key_rows), fields, purpose)
     out = Projected()
     projector.patient(out, claim.patient, claim.service_from or timezone.localdate())
     projector.claim(out, claim)

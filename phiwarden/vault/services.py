@@ -16,14 +16,17 @@ with the same associated data.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import TextField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from phiwarden.accounts.models import Organization
@@ -187,7 +190,46 @@ def cipher_cache_clear(organization_id: int | None = None) -> None:
             _cipher_cache.pop(organization_id, None)
 
 
-def cipher_for(organization: Organization) -> OrganizationCipher:
+class KeyRows:
+    """The organization's key rows read inside another query (`key_rows_expression`), so a
+    hot read that already makes one round trip for its data does not make another for the
+    keys. Same rows, same check as `cipher_for`'s own query, read in the same statement as
+    the data they decrypt."""
+
+    def __init__(self, value: Any) -> None:
+        data = json.loads(value) if isinstance(value, str | bytes) else value
+        self.rows: tuple[_KeyRow, ...] = tuple(
+            sorted((str(k), str(i), bytes.fromhex(w), str(m)) for k, i, w, m in data or ())
+        )
+
+
+def key_rows_expression(organization_id: Any) -> RawSQL:
+    """A scalar subquery giving the organization's key rows as a JSON array, to annotate
+    onto a query (`KeyRows(row.annotation)` reads it back). `organization_id` is a value
+    or a compiled query's placeholder, passed as a parameter."""
+    using = router.db_for_read(DataKey)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    data, index = quote(DataKey._meta.db_table), quote(IndexKey._meta.db_table)
+    if connection.vendor == "postgresql":
+        row, hex_key = "json_agg(json_build_array({}))", "encode(k.wrapped_key, 'hex')"
+    else:
+        row, hex_key = "json_group_array(json_array({}))", "hex(k.wrapped_key)"
+    columns = f"k.state, k.key_id, {hex_key}, k.master_key_id"
+    # Only quoted table names from model meta are interpolated; values are parameters.
+    sql = (
+        f"SELECT {row.format(columns)} FROM ("  # noqa: S608
+        f"SELECT state, key_id, wrapped_key, master_key_id FROM {data}"
+        " WHERE organization_id = %s UNION ALL"
+        f" SELECT '{INDEX}', key_id, wrapped_key, master_key_id FROM {index}"
+        " WHERE organization_id = %s) k"
+    )
+    return RawSQL(sql, [organization_id, organization_id], output_field=TextField())  # noqa: S611
+
+
+def cipher_for(
+    organization: Organization, *, key_rows: KeyRows | None = None
+) -> OrganizationCipher:
     """The organization's cipher: its active data key for new values, every older key for
     old ones, and its blind-index secret. Keys are made on first use. Raises
     keys.MasterKeyError (fail closed) when the configured master key cannot open them.
@@ -198,16 +240,19 @@ def cipher_for(organization: Organization) -> OrganizationCipher:
     that), for at most CIPHER_CACHE_SIZE organizations (oldest dropped first). It is reused
     only while the organization's key rows (state, key id, wrapped bytes, wrapping master
     key) and the configured master key ids are exactly those it was built from: the rows
-    are read on every call (one query), so a new data key, a finished rotation, a re-wrap
-    or a changed or removed master key takes effect on the next call in every process,
-    and a wrong master key still fails closed. The
+    are read on every call (one query, or none when the caller read them with its own data
+    through `key_rows_expression` and passes `key_rows`), so a new data key, a finished
+    rotation, a re-wrap or a changed or removed master key takes effect on the next call
+    in every process, and a wrong master key still fails closed. The
     trade-off (docs/threat-model.md, residual risks, "Key material in memory"): plaintext
     data and index keys stay in the worker's memory between requests, never on disk, in
     the shared cache or in the database; whoever can read a worker's memory can already
     read the master key there.
     """
     masters = tuple(sorted(keys.master_keys()))
-    rows = _key_rows(organization)
+    rows = key_rows.rows if key_rows is not None else ()
+    if not _complete(rows):
+        rows = _key_rows(organization)
     if not _complete(rows):
         _provision(organization)
         rows = _key_rows(organization)

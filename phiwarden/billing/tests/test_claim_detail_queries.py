@@ -29,11 +29,11 @@ from phiwarden.billing.synthetic import generate_batch
 pytestmark = pytest.mark.django_db
 
 # Token (with its membership, user, organization and MFA facts), claim (with patient,
-# coverage, payer, provider, client, and whether it has payments), lines, key rows, and
-# the audit write: on
-# PostgreSQL one statement for the event and its patient row, atomic by itself (no
-# transaction, so no BEGIN/COMMIT either); on SQLite the event and the patient row.
-QUERIES_WITHOUT_PAYMENTS = 5 if connection.vendor == "postgresql" else 6
+# coverage, payer, provider, client, whether it has payments, and the organization's key
+# rows), lines, and the audit write: on PostgreSQL one statement for the event and its
+# patient row, atomic by itself (no transaction, so no BEGIN/COMMIT either); on SQLite the
+# event and the patient row.
+QUERIES_WITHOUT_PAYMENTS = 4 if connection.vendor == "postgresql" else 5
 # ... and the payments, their adjustments and their remarks.
 QUERIES_WITH_PAYMENTS = QUERIES_WITHOUT_PAYMENTS + 3
 

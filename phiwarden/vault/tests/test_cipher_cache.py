@@ -137,3 +137,51 @@ def test_organizations_never_share_a_cipher(organization, other_organization):
     assert mine.key_id != theirs.key_id
     with pytest.raises(services.UnknownKeyError):
         theirs.decrypt_text(token, **PLACE)
+
+
+def _attached(organization: Organization) -> services.KeyRows:
+    """The key rows as a hot read gets them: annotated onto a query of its own data."""
+    row = (
+        Organization.objects.filter(pk=organization.pk)
+        .annotate(key_rows=services.key_rows_expression(organization.pk))
+        .values_list("key_rows", flat=True)
+        .get()
+    )
+    return services.KeyRows(row)
+
+
+def test_key_rows_read_with_the_data_are_the_rows_cipher_for_reads(organization):
+    cipher_for(organization)  # provisions the data and index keys
+    data_key_rotate(organization=organization, actor=None)  # an active and a retiring key
+
+    attached = _attached(organization)
+
+    assert attached.rows == services._key_rows(organization)
+    assert {row[0] for row in attached.rows} == {"active", "retiring", services.INDEX}
+
+
+def test_attached_key_rows_save_the_query_and_still_see_a_rotation(
+    organization, django_assert_num_queries
+):
+    first = cipher_for(organization)
+    token = first.encrypt_text("Synthetic Person", **PLACE)
+
+    rows = _attached(organization)
+    with django_assert_num_queries(0):  # the rows came with the data: nothing to read
+        assert cipher_for(organization, key_rows=rows) is first
+
+    new = data_key_rotate(organization=organization, actor=None)
+    current = cipher_for(organization, key_rows=_attached(organization))
+    assert current.key_id == new.key_id != first.key_id
+    assert current.decrypt_text(token, **PLACE) == "Synthetic Person"
+
+
+def test_attached_rows_of_an_organization_without_keys_fall_back_to_provisioning(
+    organization,
+):
+    empty = _attached(organization)
+    assert empty.rows == ()
+
+    cipher = cipher_for(organization, key_rows=empty)
+
+    assert cipher.key_id == DataKey.objects.get(organization=organization).key_id
