@@ -24,7 +24,7 @@ from typing import IO, Generic, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from phiwarden.accounts.models import Client, Membership, Organization
 from phiwarden.accounts.roles import Capability
@@ -601,6 +601,18 @@ def x12_import(
         return _import_new(actor, client, spooled, filename, sha256, interchange, channel, progress)
 
 
+def _plan_each_statement() -> None:
+    """On PostgreSQL, plan every statement of this import transaction for the tables as they
+    are now. Statements are prepared after a few runs (ADR 0007), and a prepared statement
+    may switch to one generic plan; the tables an import writes grow by thousands of rows
+    inside one transaction that no ANALYZE sees, so a generic plan made near the start
+    (when they were small) got slower with every claim: 50,000 claims went at half the
+    rate of 5,000. SET LOCAL ends with the transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def _import_new(
     actor: Membership,
     client: Client,
@@ -615,6 +627,7 @@ def _import_new(
     stored_name = ""
     try:
         with transaction.atomic():
+            _plan_each_statement()
             blob = blob_store(
                 organization=organization,
                 stream=spooled,

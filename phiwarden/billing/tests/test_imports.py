@@ -207,3 +207,29 @@ def test_every_public_sample_imports_or_is_refused_clearly(row, owner, clients):
         assert _counts() == before
     else:
         assert result.claims + result.payments > 0 or result.duplicate
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the import is the outermost transaction
+def test_a_postgresql_import_plans_each_statement_for_its_growing_tables(owner, clients):
+    """Prepared statements may keep one generic plan made while the import's tables were
+    small; the import transaction asks PostgreSQL to plan every statement afresh, and the
+    setting ends with the transaction (ADR 0007)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    stream = io.BytesIO()
+    generate_batch(seed=41, claims=3).write_837p(stream)
+    stream.seek(0)
+
+    with CaptureQueriesContext(connection) as queries:
+        x12_import(actor=owner, client=clients[0], stream=stream, filename="plan.837")
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert statements.count("SET LOCAL plan_cache_mode = force_custom_plan") == 1
+    assert Claim.objects.count() == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"  # other work on the connection is unchanged
