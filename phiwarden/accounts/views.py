@@ -29,15 +29,7 @@ from phiwarden.accounts.http import (
 from phiwarden.accounts.mfa import has_second_factor, users_with_mfa
 from phiwarden.accounts.models import User
 from phiwarden.accounts.roles import Capability
-
-
-def _errors_to_form(form: object, error: ValidationError) -> None:
-    add_error = getattr(form, "add_error")  # noqa: B009  (forms.Form, typed loosely here)
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            add_error(field if field in getattr(form, "fields", {}) else None, field_errors)
-    else:
-        add_error(None, error.messages)
+from phiwarden.core.forms import errors_to_form
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -86,7 +78,7 @@ def invitation_create(request: OrgRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, "Invitation sent. The link works once and expires.")
             return redirect("accounts:member-list", org_slug=request.membership.organization.slug)
@@ -122,7 +114,7 @@ def member_edit(request: OrgRequest, member_id: int) -> HttpResponse:
                 actor=request.membership, membership=member, clients=form.cleaned_data["clients"]
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, "Access updated. The member's sessions were ended.")
             return redirect("accounts:member-list", org_slug=request.membership.organization.slug)
@@ -175,7 +167,7 @@ def security_settings(request: OrgRequest) -> HttpResponse:
                 session_max_age_hours=form.cleaned_data["session_max_age_hours"],
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, "Security settings saved.")
             return redirect("accounts:security-settings", org_slug=organization.slug)
@@ -210,7 +202,7 @@ def api_token_create(request: OrgRequest) -> HttpResponse:
                 days=form.cleaned_data["days"],
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             # Shown once, in this response only; never stored or put in a URL.
             response = render(

@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
-from django.forms import Form
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -27,6 +26,7 @@ from phiwarden.accounts.http import OrgRequest, org_view, reauthentication_requi
 from phiwarden.accounts.models import Membership
 from phiwarden.accounts.roles import Capability
 from phiwarden.accounts.selectors import capability_require
+from phiwarden.core.forms import errors_to_form
 from phiwarden.incidents import documents, selectors, services
 from phiwarden.incidents.forms import (
     ActionForm,
@@ -59,14 +59,6 @@ M = TypeVar("M", bound=Model)
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-def _errors_to_form(form: Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _url(request: OrgRequest, name: str, **kwargs: Any) -> str:
@@ -182,7 +174,7 @@ def incident_report(request: OrgRequest) -> HttpResponseBase:
             incident = services.incident_report(actor=membership, data=form.data_object())
         except ValidationError as error:
             submission.failed()
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(
                 request,
@@ -279,7 +271,7 @@ def incident_edit(request: OrgRequest, incident_id: int) -> HttpResponseBase:
                 actor=request.membership, incident=incident, facts=form.data_object()
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, "Facts saved.")
             return redirect(_detail_url(request, incident))
@@ -373,7 +365,7 @@ def evidence_take(request: OrgRequest, incident_id: int) -> HttpResponseBase:
             )
         except ValidationError as error:
             submission.failed()
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             submission.done("")
             messages.success(
@@ -402,7 +394,7 @@ def scope(request: OrgRequest, incident_id: int) -> HttpResponseBase:
             )
         except ValidationError as error:
             submission.failed()
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             submission.done("")
             messages.success(
@@ -455,7 +447,7 @@ def assessment(request: OrgRequest, assessment_id: int) -> HttpResponseBase:
                 actor=request.membership, assessment=version, data=form.data_object()
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, f"Assessment version {version.version} saved.")
             return redirect(_url(request, "assessment", assessment_id=version.pk))
@@ -598,7 +590,7 @@ def action_add(request: OrgRequest, incident_id: int) -> HttpResponseBase:
             )
         except ValidationError as error:
             submission.failed()
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, "Corrective action added.")
             return redirect(submission.done(_detail_url(request, incident, "actions")))
@@ -657,7 +649,7 @@ def incident_close(request: OrgRequest, incident_id: int) -> HttpResponseBase:
                 root_cause=form.cleaned_data["root_cause"],
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, f"{incident.reference} closed.")
             return redirect(_detail_url(request, incident))

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from phiwarden.accounts.http import OrgRequest, org_view, reauthentication_required
 from phiwarden.accounts.roles import Capability
+from phiwarden.core.forms import errors_to_form
 from phiwarden.partners import diligence, exports, selectors, services
 from phiwarden.partners.checks import BaaCheck, PartnerIndex, flows_checked
 from phiwarden.partners.flowmap import flow_map_svg
@@ -42,14 +43,6 @@ VIEW, MANAGE = Capability.PARTNERS_VIEW, Capability.PARTNERS_MANAGE
 _T = TypeVar("_T")
 
 
-def _errors_to_form(form: Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _url(request: OrgRequest, name: str, **kwargs: Any) -> str:
     slug = request.membership.organization.slug
     return reverse(f"partners:{name}", kwargs={"org_slug": slug, **kwargs})
@@ -69,7 +62,7 @@ def _submitted(
     try:
         result = save()
     except ValidationError as error:
-        _errors_to_form(form, error)
+        errors_to_form(form, error)
         return None
     message, next_url = then(result)
     messages.success(request, message)
@@ -711,7 +704,7 @@ def partners_import(request: OrgRequest) -> HttpResponse:
                 dry_run=form.cleaned_data["dry_run"],
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             if report.applied:
                 messages.success(
