@@ -16,7 +16,7 @@ from phiwarden.audit.codes import EventCode, Outcome
 from phiwarden.audit.models import AuditEvent, AuditEventPatient
 from phiwarden.core import context
 from phiwarden.core.errors import AuditUnavailable
-from phiwarden.core.statements import CompiledInsert
+from phiwarden.core.statements import CompiledInsert, new_instance
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -133,6 +133,16 @@ def _insert_in_one_statement(
     event._state.db = connection.alias
 
 
+def _saved_pk(row: models.Model | None) -> Any:
+    """The row's primary key; a row never saved is refused, as `Model.save()` refuses to
+    save a reference to it, rather than recorded as no one."""
+    if row is None:
+        return None
+    if row.pk is None:
+        raise AuditDataError(f"an audit event cannot name an unsaved {type(row).__name__}")
+    return row.pk
+
+
 def _write(
     *,
     organization: Organization | None,
@@ -151,10 +161,12 @@ def _write(
     # No savepoint: a failed audit write must doom the caller's whole transaction anyway
     # (fail closed), and the savepoint cost a round trip per event. The pending-seal marker
     # is written by a database trigger in the same INSERT (audit/triggers.py).
-    event = AuditEvent(
-        organization=organization,
+    organization_id = _saved_pk(organization)
+    event = new_instance(
+        AuditEvent,
+        organization_id=organization_id,
         occurred_at=timezone.now(),
-        actor=person,
+        actor_id=_saved_pk(person),
         actor_label=person.get_username() if person is not None else "",
         api_token_prefix=api_token_prefix,
         event_code=event_code,
@@ -169,7 +181,6 @@ def _write(
         fields_disclosed=sorted(set(fields_disclosed)),
     )
     patients = sorted(set(patient_ids))
-    organization_id = organization.pk if organization is not None else None
     if patients and organization_id is None:
         raise AuditDataError("an event that touches patients needs an organization")
     if connection.vendor == "postgresql":

@@ -8,7 +8,14 @@ written as an ordinary queryset, built by a function of named arguments. It is c
 the first time it runs on a connection, with a placeholder value for each argument; the
 placeholders are found among the compiled parameters, and each later call swaps in the
 real values, executes the same SQL and turns the rows into model instances exactly as the
-ORM's own iterator does (the same converters, `from_db` and `select_related` population).
+ORM's own iterator does (the same converters and `select_related` population).
+
+Instances are made as `Model.from_db` makes them, less the work nothing can observe:
+`Model.__init__` sends `pre_init` and `post_init` and sets each loaded column through the
+field's descriptor; when no receiver listens to either signal and every descriptor only
+stores the value (`DeferredAttribute`, and `ForeignKeyDeferredAttribute`, which also
+forgets a cached related object a fresh instance does not have), the same instance is
+made by storing the columns directly. Anything else goes through `from_db`.
 
 The query's shape must not depend on the argument values: arguments are plain values
 compared with `=` (64-bit ids, prefixes), never None, lists or model instances. Compiling checks
@@ -18,6 +25,8 @@ that hides an argument fails at once rather than returning another row.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -26,10 +35,14 @@ from weakref import WeakKeyDictionary
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import (  # type: ignore[attr-defined]  # private, no stub
     ModelIterable,
     get_related_populators,
 )
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 from django.db.models.sql.subqueries import InsertQuery
 
@@ -42,6 +55,100 @@ _TEXT_PLACEHOLDER = "\x1fcompiled-query-argument-{}\x1f"
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
+# Makes an instance from a database alias, the loaded columns' attnames and their values.
+Builder = Callable[[str, Sequence[str], Sequence[Any]], models.Model]
+# Descriptors whose __set__ on a fresh instance only stores the value in its __dict__.
+_STORING_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+@functools.cache
+def _plain(model: type[models.Model]) -> bool:
+    """Whether `model` adds nothing to how an instance is made: no `__init__` or `from_db`
+    of its own, and only descriptors that store the value (fixed when the class is made)."""
+    return (
+        model.__init__ is models.Model.__init__
+        and model.from_db.__func__ is models.Model.from_db.__func__  # type: ignore[attr-defined]
+        and all(
+            type(inspect.getattr_static(model, field.attname, None)) in _STORING_DESCRIPTORS
+            for field in model._meta.concrete_fields
+        )
+    )
+
+
+def _builder(model: type[models.Model]) -> Builder:
+    """`model.from_db`, or the same instance made without `Model.__init__` when the model is
+    `_plain` and, checked on every call since receivers can connect at any time, no one
+    listens to `pre_init` or `post_init`."""
+    if not _plain(model):
+        return model.from_db
+
+    def build(db: str, attnames: Sequence[str], values: Sequence[Any]) -> models.Model:
+        if pre_init.receivers or post_init.receivers:
+            return model.from_db(db, attnames, values)
+        instance = model.__new__(model)
+        state = ModelState()
+        state.adding = False
+        state.db = db
+        instance.__dict__.update(zip(attnames, values, strict=True), _state=state)
+        return instance
+
+    return build
+
+
+def new_instance(model: type[M], **values: Any) -> M:
+    """An unsaved `model(**values)` for a hot write path (the audit writer), given a value
+    for every concrete field but an automatic primary key, by attname (`actor_id`).
+
+    Made like `_builder`'s instances when nothing can tell the difference: `Model.__init__`
+    with keyword arguments looks each field up among them and sets it through its
+    descriptor, about as long as preparing and sending the INSERT itself. Every value must
+    be given, so no default is silently different from the model's."""
+    expected = _given_attnames(model)
+    if values.keys() != expected:
+        missing, extra = sorted(expected - values.keys()), sorted(values.keys() - expected)
+        raise TypeError(f"{model.__name__} fields: missing {missing}, unexpected {extra}")
+    if not _plain(model) or pre_init.receivers or post_init.receivers:
+        return model(**values)
+    instance = model.__new__(model)
+    instance.__dict__.update(values, _state=ModelState())
+    if model._meta.auto_field is not None:
+        instance.__dict__[model._meta.auto_field.attname] = None
+    return instance
+
+
+@functools.cache
+def _given_attnames(model: type[models.Model]) -> frozenset[str]:
+    meta = model._meta
+    return frozenset(f.attname for f in meta.concrete_fields if f is not meta.auto_field)
+
+
+@dataclass(frozen=True)
+class _Related:
+    """One `select_related` model: what Django's RelatedPopulator.populate does for it,
+    with the model's builder. `populator` supplies the row slice and the setters."""
+
+    populator: Any  # django.db.models.query.RelatedPopulator (private, no stub)
+    build: Builder
+    children: tuple[_Related, ...]
+
+    @classmethod
+    def of(cls, populator: Any) -> _Related:
+        children = tuple(cls.of(p) for p in populator.related_populators)
+        return cls(populator, _builder(populator.model_cls), children)
+
+    def populate(self, row: Sequence[Any], from_obj: models.Model) -> None:
+        p = self.populator
+        data = p.reorder_for_init(row) if p.reorder_for_init else row[p.cols_start : p.cols_end]
+        obj = None
+        if data[p.pk_idx] is not None:  # a NULL key: no related row
+            obj = self.build(p.db, p.init_list, data)
+            for child in self.children:
+                child.populate(row, obj)
+        p.local_setter(from_obj, obj)
+        if obj is not None:
+            p.remote_setter(obj, from_obj)
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -49,11 +156,11 @@ class _Compiled:
     slots: tuple[tuple[int, str], ...]  # (position in params, argument name)
     compiler: SQLCompiler
     converters: dict[int, tuple[list[Any], Any]]
-    model: type[models.Model]
+    build: Builder
     init_list: tuple[str, ...]
     fields_start: int
     fields_end: int
-    populators: tuple[Any, ...]
+    related: tuple[_Related, ...]
     annotations: tuple[tuple[str, int], ...]
 
 
@@ -145,22 +252,24 @@ class CompiledQuery(Generic[M]):
             converters=compiler.get_converters(
                 [s[0] for s in compiler.select[: compiler.col_count]]
             ),
-            model=klass_info["model"],
+            build=_builder(klass_info["model"]),
             init_list=tuple(f[0].target.attname for f in compiler.select[start:end]),
             fields_start=start,
             fields_end=end,
-            populators=tuple(get_related_populators(klass_info, compiler.select, using)),
+            related=tuple(
+                _Related.of(p) for p in get_related_populators(klass_info, compiler.select, using)
+            ),
             annotations=tuple(compiler.annotation_col_map.items()),
         )
 
     @staticmethod
     def _instance(compiled: _Compiled, using: str, row: Sequence[Any]) -> M:
         # What django.db.models.query.ModelIterable does for each row.
-        instance = compiled.model.from_db(
-            using, list(compiled.init_list), row[compiled.fields_start : compiled.fields_end]
+        instance = compiled.build(
+            using, compiled.init_list, row[compiled.fields_start : compiled.fields_end]
         )
-        for populator in compiled.populators:
-            populator.populate(row, instance)
+        for related in compiled.related:
+            related.populate(row, instance)
         for name, position in compiled.annotations:
             setattr(instance, name, row[position])
         return instance  # type: ignore[return-value]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Q, QuerySet
+from django.db.models.signals import post_init, pre_init
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from phiwarden.accounts.models import Client, Membership
-from phiwarden.core.statements import CompiledQuery
+from phiwarden.audit.models import AuditEvent
+from phiwarden.core.statements import CompiledQuery, _plain, new_instance
 
 
 def _members(organization_id: int, email: str) -> QuerySet[Membership]:
@@ -140,3 +143,118 @@ def test_a_query_without_plain_model_rows_is_refused(db, shape):
 
     with pytest.raises(ImproperlyConfigured, match="must select model instances"):
         query.fetch(organization_id=1)
+
+
+class _WithFile(models.Model):  # a descriptor that does more than store: FileDescriptor
+    upload = models.FileField()
+
+    class Meta:
+        app_label = "core"
+        managed = False
+
+    def __str__(self) -> str:
+        return self.upload.name or ""
+
+
+class _WithInit(models.Model):
+    class Meta:
+        app_label = "core"
+        managed = False
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen = True
+
+    def __str__(self) -> str:
+        return str(self.pk)
+
+
+def test_only_models_that_add_nothing_to_instances_skip_init() -> None:
+    assert all(_plain(model) for model in (Membership, Client, AuditEvent))
+    assert not _plain(_WithFile)  # its descriptor wraps the value in a FieldFile
+    assert not _plain(_WithInit)  # its __init__ does more
+
+
+@pytest.mark.parametrize("signal", [pre_init, post_init])
+def test_a_listener_to_instance_signals_gets_the_orms_instances(biller, signal):
+    senders: list[type[models.Model]] = []
+
+    def listener(sender: type[models.Model], **kwargs: object) -> None:
+        senders.append(sender)
+
+    signal.connect(listener)
+    try:
+        compiled = MEMBERS.fetch(organization_id=biller.organization_id, email=biller.user.email)
+    finally:
+        signal.disconnect(listener)
+
+    # connected after the query was first compiled, and still heard: checked on each row
+    assert sorted(s.__name__ for s in senders) == ["Membership", "Organization", "User"]
+    _same(compiled[0], _members(biller.organization_id, biller.user.email)[0])
+
+
+def _event_values(organization_id: int) -> dict[str, object]:
+    return {
+        "organization_id": organization_id,
+        "occurred_at": timezone.now(),
+        "actor_id": None,
+        "actor_label": "",
+        "api_token_prefix": "",
+        "event_code": "auth.login",
+        "outcome": "allowed",
+        "target_type": "",
+        "target_id": "",
+        "purpose": "",
+        "request_id": "r-1",
+        "ip_address": None,
+        "via": "",
+        "data": {"k": 1},
+        "fields_disclosed": [],
+    }
+
+
+def test_a_new_instance_equals_the_models_own(organization):
+    values = _event_values(organization.pk)
+
+    made, expected = new_instance(AuditEvent, **values), AuditEvent(**values)
+
+    assert made.__dict__.keys() - {"_state"} == expected.__dict__.keys() - {"_state"}
+    for name in expected.__dict__.keys() - {"_state"}:
+        assert getattr(made, name) == getattr(expected, name), name
+    assert made.pk is None
+    assert made._state.adding
+    assert made._state.db is None
+    assert made.organization == organization  # relations resolve as on any instance
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"drop": "request_id"}, r"missing \['request_id'\]"),
+        ({"add": "organization"}, r"unexpected \['organization'\]"),  # by attname only
+        ({"add": "id"}, r"unexpected \['id'\]"),  # the automatic key is the database's
+    ],
+)
+def test_a_new_instance_takes_every_field_and_only_fields(organization, change, message):
+    values = _event_values(organization.pk)
+    values.pop(change.get("drop", ""), None)
+    if "add" in change:
+        values[change["add"]] = 1
+
+    with pytest.raises(TypeError, match=message):
+        new_instance(AuditEvent, **values)
+
+
+def test_a_new_instance_goes_through_init_when_someone_listens(organization):
+    heard: list[object] = []
+
+    def listener(instance: models.Model, **kwargs: object) -> None:
+        heard.append(instance)
+
+    post_init.connect(listener, sender=AuditEvent)
+    try:
+        made = new_instance(AuditEvent, **_event_values(organization.pk))
+    finally:
+        post_init.disconnect(listener, sender=AuditEvent)
+
+    assert heard == [made]
