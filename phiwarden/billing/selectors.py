@@ -21,13 +21,14 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import (
     Count,
     Exists,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -109,15 +110,26 @@ def clients_reached(membership: Membership) -> QuerySet[Client]:
     return clients.filter(pk__in=membership.clients.values("pk"))
 
 
-def _reached(claims: QuerySet[Claim], organization_id: int, membership_id: int) -> QuerySet[Claim]:
+_Row = TypeVar("_Row", bound=Model)
+
+
+def _reached(
+    rows: QuerySet[_Row], organization_id: int, membership_id: int, *, claim: str = ""
+) -> QuerySet[_Row]:
     """The one spelling of which claims a member reaches: the member's organization, and a
     client of it assigned to the member (`membership_id`), or any of its clients when the
-    role reaches all clients (`membership_id` 0). Joins rather than nested subqueries,
+    role reaches all clients (`membership_id` 0). `rows` are claims, or rows of a claim
+    when `claim` names the path to it ("claim__"). Joins rather than nested subqueries,
     which cost more to build than to run on the hot read."""
-    claims = claims.filter(organization_id=organization_id, client__organization_id=organization_id)
+    rows = rows.filter(
+        **{
+            f"{claim}organization_id": organization_id,
+            f"{claim}client__organization_id": organization_id,
+        }
+    )
     if membership_id:
-        claims = claims.filter(client__assigned_memberships=membership_id)
-    return claims
+        rows = rows.filter(**{f"{claim}client__assigned_memberships": membership_id})
+    return rows
 
 
 def _claims(membership: Membership) -> QuerySet[Claim]:
@@ -369,14 +381,20 @@ _LINE_ALWAYS = ("claim_id", "number", "restricted_from_plan", "row_key")
 _HAS_PAYMENTS = Exists(ClaimPayment.objects.filter(claim=OuterRef("pk")))
 
 
-def _detail_claims(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQuery[Claim]:
-    """The claim-detail query for one projection, compiled once per connection: the claim
-    if the member reaches it (`_reached`; no LIMIT, which doubled PostgreSQL's planning
-    time), with the related rows the projection needs, in one row."""
+def _detail_related(fields: frozenset[PhiField]) -> tuple[set[str], set[str]]:
+    """The claim's columns the projection needs (ORM paths) and its related rows."""
     columns = {path for f in fields for path in _DETAIL_COLUMNS[f]} | set(_DETAIL_ALWAYS)
     related = {"client", "patient", "coverage__payer" if F.PAYER in fields else "coverage"}
     if F.PROVIDER in fields:
         related.add("billing_provider")
+    return columns, related
+
+
+def _detail_claims(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQuery[Claim]:
+    """The claim alone, for a claim without lines: the claim if the member reaches it
+    (`_reached`; no LIMIT, which doubled PostgreSQL's planning time), with the related rows
+    the projection needs, in one row."""
+    columns, related = _detail_related(fields)
 
     def build(organization_id: int, claim_id: int, membership_id: int = 0) -> QuerySet[Claim]:
         claims = _reached(Claim.objects.filter(pk=claim_id), organization_id, membership_id)
@@ -390,27 +408,44 @@ def _detail_claims(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQu
             )
         )
 
-    ints = (
-        ("organization_id", "claim_id", "membership_id")
-        if assigned
-        else ("organization_id", "claim_id")
-    )
-    return CompiledQuery(build, ints=ints)
+    return CompiledQuery(build, ints=_detail_arguments(assigned))
 
 
-def _detail_lines(fields: frozenset[PhiField]) -> CompiledQuery[ServiceLine]:
-    columns = {path for f in fields for path in _LINE_COLUMNS.get(f, ())} | set(_LINE_ALWAYS)
-    return CompiledQuery(
-        lambda claim_id: (
-            ServiceLine.objects.filter(claim_id=claim_id).only(*sorted(columns)).order_by("number")
-        ),
-        ints=("claim_id",),
-    )
+def _detail_lines(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQuery[ServiceLine]:
+    """The claim-detail read in one statement: the claim's lines in order, each with the
+    claim and its related rows as `_detail_claims` loads them, if the member reaches the
+    claim (`_reached` through the line's claim). The claim's columns repeat on each line;
+    a claim has a few lines, and a round trip costs more than the repeated columns."""
+    claim_columns, claim_related = _detail_related(fields)
+    line_columns = {p for f in fields for p in _LINE_COLUMNS.get(f, ())} | set(_LINE_ALWAYS)
+    columns = line_columns | {f"claim__{path}" for path in claim_columns}
+    related = {"claim"} | {f"claim__{path}" for path in claim_related}
+
+    def build(organization_id: int, claim_id: int, membership_id: int = 0) -> QuerySet[ServiceLine]:
+        lines = ServiceLine.objects.filter(claim_id=claim_id)
+        return (
+            _reached(lines, organization_id, membership_id, claim="claim__")
+            .select_related(*sorted(related))
+            .only(*sorted(columns))
+            .annotate(
+                has_payments=Exists(ClaimPayment.objects.filter(claim=OuterRef("claim_id"))),
+                key_rows=key_rows_expression(organization_id),
+            )
+            .order_by("number")
+        )
+
+    return CompiledQuery(build, ints=_detail_arguments(assigned))
+
+
+def _detail_arguments(assigned: bool) -> tuple[str, ...]:
+    if assigned:
+        return ("organization_id", "claim_id", "membership_id")
+    return ("organization_id", "claim_id")
 
 
 # One compiled query per projection (a few dozen role and purpose pairs at most).
 _DETAIL_CLAIMS: dict[tuple[frozenset[PhiField], bool], CompiledQuery[Claim]] = {}
-_DETAIL_LINES: dict[frozenset[PhiField], CompiledQuery[ServiceLine]] = {}
+_DETAIL_LINES: dict[tuple[frozenset[PhiField], bool], CompiledQuery[ServiceLine]] = {}
 _CLAIM_PAYMENTS = CompiledQuery(
     lambda claim_id: (
         ClaimPayment.objects.filter(claim_id=claim_id).only("pk", "claim_id").order_by("pk")
@@ -419,32 +454,41 @@ _CLAIM_PAYMENTS = CompiledQuery(
 )
 
 
-def _claim_reached(membership: Membership, claim_id: int, fields: frozenset[PhiField]) -> Claim:
-    """The claim, if the member reaches it, with the columns its projection needs; else 404."""
+def _fetch_reached(query: CompiledQuery[_Row], membership: Membership, claim_id: int) -> list[_Row]:
+    if membership.reaches_all_clients:
+        return query.fetch(organization_id=membership.organization_id, claim_id=claim_id)
+    return query.fetch(
+        organization_id=membership.organization_id, claim_id=claim_id, membership_id=membership.pk
+    )
+
+
+def _claim_and_lines(
+    membership: Membership, claim_id: int, fields: frozenset[PhiField]
+) -> tuple[Claim, list[ServiceLine]]:
+    """The claim, if the member reaches it, with its lines and the columns its projection
+    needs: one statement, or two for a claim without lines; else 404. The claim carries
+    `has_payments` and `key_rows`."""
     assigned = not membership.reaches_all_clients
-    query = _DETAIL_CLAIMS.get((fields, assigned))
-    if query is None:
-        query = _DETAIL_CLAIMS.setdefault(
-            (fields, assigned), _detail_claims(fields, assigned=assigned)
-        )
-    if assigned:
-        found = query.fetch(
-            organization_id=membership.organization_id,
-            claim_id=claim_id,
-            membership_id=membership.pk,
-        )
-    else:
-        found = query.fetch(organization_id=membership.organization_id, claim_id=claim_id)
+    key = (fields, assigned)
+    lines_query = _DETAIL_LINES.get(key) or _DETAIL_LINES.setdefault(
+        key, _detail_lines(fields, assigned=assigned)
+    )
+    lines = _fetch_reached(lines_query, membership, claim_id)
+    if lines:
+        first = lines[0]
+        claim = first.claim
+        claim.has_payments = first.has_payments  # type: ignore[attr-defined]
+        claim.key_rows = first.key_rows  # type: ignore[attr-defined]
+        for line in lines[1:]:
+            line.claim = claim  # one claim instance, as a separate read would give
+        return claim, lines
+    claim_query = _DETAIL_CLAIMS.get(key) or _DETAIL_CLAIMS.setdefault(
+        key, _detail_claims(fields, assigned=assigned)
+    )
+    found = _fetch_reached(claim_query, membership, claim_id)
     if not found:
         raise Http404
-    return found[0]
-
-
-def _claim_lines(claim: Claim, fields: frozenset[PhiField]) -> list[ServiceLine]:
-    query = _DETAIL_LINES.get(fields)
-    if query is None:
-        query = _DETAIL_LINES.setdefault(fields, _detail_lines(fields))
-    return query.fetch(claim_id=claim.pk)
+    return found[0], []
 
 
 def claim_detail(
@@ -452,10 +496,10 @@ def claim_detail(
 ) -> ClaimDetail:
     fields = projection_for(membership, purpose)
     # A fixed, small number of cheap queries however many lines and payments the claim
-    # has: the claim with its related rows, its lines and, only when the projection shows
-    # adjustments and the claim has payments, those with their adjustments and remarks.
-    claim = _claim_reached(membership, claim_id, fields)
-    claim_lines = _claim_lines(claim, fields)
+    # has: its lines with the claim and its related rows and, only when the projection
+    # shows adjustments and the claim has payments, those with their adjustments and
+    # remarks.
+    claim, claim_lines = _claim_and_lines(membership, claim_id, fields)
     payments: list[ClaimPayment] = []
     if F.ADJUSTMENTS in fields and claim.has_payments:  # type: ignore[attr-defined]
         payments = _CLAIM_PAYMENTS.fetch(claim_id=claim.pk)

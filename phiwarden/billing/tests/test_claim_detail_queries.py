@@ -28,12 +28,12 @@ from phiwarden.billing.synthetic import generate_batch
 
 pytestmark = pytest.mark.django_db
 
-# Token (with its membership, user, organization and MFA facts), claim (with patient,
-# coverage, payer, provider, client, whether it has payments, and the organization's key
-# rows), lines, and the audit write: on PostgreSQL one statement for the event and its
-# patient row, atomic by itself (no transaction, so no BEGIN/COMMIT either); on SQLite the
-# event and the patient row.
-QUERIES_WITHOUT_PAYMENTS = 4 if connection.vendor == "postgresql" else 5
+# Token (with its membership, user, organization and MFA facts), the claim's lines each with
+# the claim (with patient, coverage, payer, provider, client, whether it has payments, and
+# the organization's key rows), and the audit write: on PostgreSQL one statement for the
+# event and its patient row, atomic by itself (no transaction, so no BEGIN/COMMIT either);
+# on SQLite the event and the patient row.
+QUERIES_WITHOUT_PAYMENTS = 3 if connection.vendor == "postgresql" else 4
 # ... and the payments, their adjustments and their remarks.
 QUERIES_WITH_PAYMENTS = QUERIES_WITHOUT_PAYMENTS + 3
 
@@ -128,6 +128,21 @@ def test_a_cold_process_reads_with_the_same_queries(unpaid_claims, biller):
     cipher_cache_clear()
 
     assert _get(raw, claim.pk)[2] == warm
+
+
+def test_a_claim_without_lines_is_read_with_one_more_query(unpaid_claims, biller):
+    """The claim comes with its lines; a claim that has none is read on its own."""
+    raw = _token(biller)
+    claim = _claims_by_lines()[0]
+    _get(raw, claim.pk)
+    status, with_lines, queries = _get(raw, claim.pk)
+    assert (status, queries) == (200, QUERIES_WITHOUT_PAYMENTS)
+    claim.lines.all().delete()
+
+    status, body, queries = _get(raw, claim.pk)
+
+    assert (status, body["lines"], queries) == (200, [], QUERIES_WITHOUT_PAYMENTS + 1)
+    assert body["projected"] == with_lines["projected"]
 
 
 def test_a_claim_of_an_unassigned_client_is_still_not_found(paid_claims, make_member, clients):

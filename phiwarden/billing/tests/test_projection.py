@@ -88,17 +88,21 @@ def test_claim_detail_shows_exactly_the_allowed_fields(role, purpose, claim, mak
     with CaptureQueriesContext(connection) as queries:
         detail = selectors.claim_detail(membership=member, claim_id=claim.pk, purpose=purpose)
 
-    # The claim (with the key rows), its lines and the audit write (one statement on
+    # The lines with the claim (and the key rows) and the audit write (one statement on
     # PostgreSQL): every projection reads with the same queries, none loads a withheld
     # field later...
-    assert len(queries) == (3 if connection.vendor == "postgresql" else 4)
+    assert len(queries) == (2 if connection.vendor == "postgresql" else 3)
     # ... and a withheld field's columns are not even read from the database.
-    claim_sql = next(q["sql"] for q in queries if 'FROM "billing_claim"' in q["sql"])
-    needed = {c.rsplit("__", 1)[-1] for f in allowed for c in selectors._DETAIL_COLUMNS[f]}
+    read_sql = next(q["sql"] for q in queries if 'FROM "billing_serviceline"' in q["sql"])
+    columns = {
+        f: {c.rsplit("__", 1)[-1] for c in (*selectors._DETAIL_COLUMNS[f], *line_columns)}
+        for f in F
+        for line_columns in [selectors._LINE_COLUMNS.get(f, ())]
+    }
+    needed = set().union(*(columns[f] for f in allowed))
     for withheld in set(F) - allowed:
-        for column in {c.rsplit("__", 1)[-1] for c in selectors._DETAIL_COLUMNS[withheld]}:
-            if column not in needed and column != "name":  # client/payer/provider "name"
-                assert f'."{column}"' not in claim_sql, (withheld, column)
+        for column in columns[withheld] - needed - {"name"}:  # client/payer/provider "name"
+            assert f'."{column}"' not in read_sql, (withheld, column)
 
     record_fields = {f.value for f in allowed if f not in (F.PROCEDURES, F.ADJUSTMENTS)}
     assert set(detail.projected.values) == record_fields

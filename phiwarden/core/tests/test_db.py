@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 from django.db import DataError, connection
-from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.postgresql.psycopg_any import (  # type: ignore[import-untyped]
+    register_tzloader,
+)
 
 from phiwarden.accounts.models import Organization
 from phiwarden.core.db import utc_timestamptz_loader
