@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.db.models import Count, Q, QuerySet
 from django.db.models.signals import post_init, pre_init
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, isolate_apps
 from django.utils import timezone
 
 from phiwarden.accounts.models import Client, Membership
@@ -145,34 +145,25 @@ def test_a_query_without_plain_model_rows_is_refused(db, shape):
         query.fetch(organization_id=1)
 
 
-class _WithFile(models.Model):  # a descriptor that does more than store: FileDescriptor
-    upload = models.FileField()
-
-    class Meta:
-        app_label = "core"
-        managed = False
-
-    def __str__(self) -> str:
-        return self.upload.name or ""
-
-
-class _WithInit(models.Model):
-    class Meta:
-        app_label = "core"
-        managed = False
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen = True
-
-    def __str__(self) -> str:
-        return str(self.pk)
-
-
+@isolate_apps("phiwarden.core")
 def test_only_models_that_add_nothing_to_instances_skip_init() -> None:
+    class WithFile(models.Model):  # FileDescriptor wraps the value in a FieldFile
+        upload = models.FileField()
+
+        def __str__(self) -> str:
+            return self.upload.name or ""
+
+    class WithInit(models.Model):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self.seen = True
+
+        def __str__(self) -> str:
+            return str(self.pk)
+
     assert all(_plain(model) for model in (Membership, Client, AuditEvent))
-    assert not _plain(_WithFile)  # its descriptor wraps the value in a FieldFile
-    assert not _plain(_WithInit)  # its __init__ does more
+    assert not _plain(WithFile)
+    assert not _plain(WithInit)
 
 
 @pytest.mark.parametrize("signal", [pre_init, post_init])
