@@ -60,6 +60,8 @@ def test_every_connection_reads_timestamps_through_the_compiled_loader():
 
     assert registered is loader
     assert loader.timezone == connection.timezone == dt.UTC  # create_cursor keeps it
+    with connection.cursor() as cursor:
+        assert cursor.cursor.adapters.get_loader(1184, 0) is loader
 
 
 def test_timestamps_equal_djangos_own_loader_for_every_kind_of_value():
