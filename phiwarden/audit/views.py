@@ -19,6 +19,7 @@ from phiwarden.audit.forms import AuditFilterForm, ReviewCadenceForm, ReviewSign
 from phiwarden.audit.records import patient_ids_by_event
 from phiwarden.audit.services import audit_event_record
 from phiwarden.core.exports import csv_lines
+from phiwarden.core.forms import errors_to_form
 
 
 @org_view(Capability.AUDIT_VIEW)
@@ -184,11 +185,7 @@ def review_sign(request: OrgRequest, period: str) -> HttpResponse:
                 notes=form.cleaned_data["notes"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field, errors)
-            else:
-                form.add_error(None, error.messages)
+            errors_to_form(form, error)
         else:
             messages.success(request, f"Review of {review_period.label} signed.")
             return redirect(
