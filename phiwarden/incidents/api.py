@@ -45,7 +45,6 @@ from phiwarden.incidents.schemas import (
     AssessmentOut,
     AssessmentStateOut,
     BreachLogOut,
-    BreachLogRowOut,
     ClientDeadlineOut,
     CloseIn,
     DescriptionOut,
@@ -62,7 +61,6 @@ from phiwarden.incidents.schemas import (
     SnapshotOut,
     StepIn,
     StepOut,
-    TimelineEntryOut,
     TimelineOut,
     VerifyIn,
 )
@@ -241,29 +239,9 @@ def breach_log(request: HttpRequest, year: int | None = None) -> BreachLogOut:
     "breach": one row per affected covered entity, in the HHS breach portal's fields."""
     membership = _member(request, MANAGE)
     year = _year(year)
-    rows = selectors.breach_log(membership, year)
-    return BreachLogOut(
-        year=year,
-        rows=[
-            BreachLogRowOut(
-                incident_id=row.incident.pk,
-                reference=row.incident.reference,
-                assessment_version=row.assessment.version,
-                client_id=row.client.pk,
-                client_name=row.client.name,
-                breach_start=row.breach_start,
-                breach_end=row.breach_end,
-                discovered_on=row.discovered_on,
-                individuals=row.individuals,
-                breach_type=row.breach_type,
-                location=row.location,
-                phi_types=row.phi_types,
-                safeguards_before=row.safeguards_before,
-                actions_taken=row.actions_taken,
-                notice_to_individuals_on=row.notice_to_individuals_on,
-            )
-            for row in rows
-        ],
+    # The rows are read by attribute (BreachLogRowOut's aliases reach into them).
+    return BreachLogOut.model_validate(
+        {"year": year, "rows": selectors.breach_log(membership, year)}
     )
 
 
@@ -609,12 +587,12 @@ def incident_close(request: HttpRequest, incident_id: int, payload: CloseIn) -> 
 def incident_timeline(request: HttpRequest, incident_id: int) -> TimelineOut:
     """Everything that happened to the incident, in order, from its own records."""
     _membership, incident = _managed(request, incident_id)
-    return TimelineOut(
-        incident_id=incident.pk,
-        reference=incident.reference,
-        entries=[
-            TimelineEntryOut(at=e.at, what=e.what, who=e.who) for e in selectors.timeline(incident)
-        ],
+    return TimelineOut.model_validate(
+        {
+            "incident_id": incident.pk,
+            "reference": incident.reference,
+            "entries": selectors.timeline(incident),
+        }
     )
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from ninja import Schema
+from ninja import Field, Schema
 
 from phiwarden.incidents.models import Incident, Notice
 
@@ -324,13 +324,15 @@ class TimelineOut(Schema):
 
 
 class BreachLogRowOut(Schema):
-    """One breach for one covered entity, in the fields of the HHS breach portal."""
+    """One breach for one covered entity, in the fields of the HHS breach portal; read from
+    `selectors.BreachLogRow` (the dotted aliases reach into its incident, assessment and
+    client; the JSON keys are the field names)."""
 
-    incident_id: int
-    reference: str
-    assessment_version: int
-    client_id: int
-    client_name: str
+    incident_id: int = Field(alias="incident.pk")
+    reference: str = Field(alias="incident.reference")
+    assessment_version: int = Field(alias="assessment.version")
+    client_id: int = Field(alias="client.pk")
+    client_name: str = Field(alias="client.name")
     breach_start: dt.date | None
     breach_end: dt.date | None
     discovered_on: dt.date

@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client as HttpClient
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from phiwarden.accounts.models import Membership
-from phiwarden.accounts.roles import Role
+from phiwarden.accounts.roles import Capability, Role
+from phiwarden.accounts.services import api_token_create
 from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditEvent
 from phiwarden.billing import phi
@@ -471,6 +473,40 @@ def test_the_breach_log_exports_the_portal_fields_for_the_year(incident, privacy
     ]
     with pytest.raises(ValidationError):
         documents.breach_log_export(actor=privacy_officer, year=2026, fmt="pdf")
+
+
+def test_the_breach_log_api_answers_the_same_rows_by_name(incident, privacy_officer, clients):
+    _, raw = api_token_create(
+        actor=privacy_officer, name="log", scopes=[Capability.INCIDENTS_MANAGE.value], days=1
+    )
+    headers = {"Authorization": f"Bearer {raw}"}
+
+    body = HttpClient().get("/api/v1/incidents/breach-log?year=2026", headers=headers).json()
+
+    assessment = incident.assessments.get()
+    by_client = {row["client_id"]: row for row in body["rows"]}
+    assert body["year"] == 2026
+    assert set(by_client) == {clients[0].pk, clients[1].pk}
+    row = by_client[clients[0].pk]
+    assert row == {
+        "incident_id": incident.pk,
+        "reference": incident.reference,
+        "assessment_version": assessment.version,
+        "client_id": clients[0].pk,
+        "client_name": clients[0].name,
+        "breach_start": "2026-10-01",
+        "breach_end": row["breach_end"],
+        "discovered_on": "2026-10-20",
+        "individuals": 3,
+        "breach_type": "Unauthorized Access/Disclosure",
+        "location": row["location"],
+        "phi_types": row["phi_types"],
+        "safeguards_before": row["safeguards_before"],
+        "actions_taken": row["actions_taken"],
+        "notice_to_individuals_on": row["notice_to_individuals_on"],
+    }
+    assert "Quarterly access review of A/R" in row["actions_taken"]
+    assert by_client[clients[1].pk]["individuals"] == 2
 
 
 def test_notices_follow_a_breach_decision_in_force(incident, privacy_officer, clients):
