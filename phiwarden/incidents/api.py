@@ -48,6 +48,7 @@ from phiwarden.incidents.schemas import (
     ClientDeadlineOut,
     CloseIn,
     DescriptionOut,
+    ErrorOut,
     EvidenceIn,
     IncidentDetailOut,
     IncidentIn,
@@ -66,6 +67,7 @@ from phiwarden.incidents.schemas import (
 )
 from phiwarden.incidents.scoping import ScopeQuery
 from phiwarden.incidents.services.closeout import close_blockers
+from phiwarden.incidents.submissions import IN_FLIGHT, Submission, api_key_valid
 from phiwarden.partners.models import Vendor
 
 router = Router(tags=["incidents"])
@@ -276,16 +278,37 @@ def breach_log_xlsx(request: HttpRequest, year: int | None = None) -> HttpRespon
 # --- Incidents ---------------------------------------------------------------------------
 
 
-@router.post("/incidents", response={201: IncidentOut})
-def incident_report(request: HttpRequest, payload: IncidentIn) -> Status[Incident]:
+@router.post("/incidents", response={201: IncidentOut, 409: ErrorOut})
+def incident_report(request: HttpRequest, payload: IncidentIn) -> Status[Any]:
     """Report an incident (any member). The officers are told by e-mail after it commits.
-    The answer leaves the description out: read it from /description (audited)."""
+    The answer leaves the description out: read it from /description (audited).
+
+    Send an `Idempotency-Key` header (1-64 letters, digits and `._:-`, e.g. a UUID) to
+    make a retry safe: the same key from the same member within an hour answers with the
+    incident the first request reported (201, same body) instead of reporting it again,
+    or 409 while the first is still being recorded."""
     membership = _member(request, REPORT)
-    _own_ids(membership, client_ids=payload.client_ids, vendor_id=payload.vendor_id)
-    with _field_errors():
-        incident = services.incident_report(
-            actor=membership, data=services.ReportData(**payload.dict())
+    key = request.headers.get("Idempotency-Key", "")
+    if key and not api_key_valid(key):
+        raise ValidationError(
+            "Idempotency-Key: use 1 to 64 letters, digits and . _ : - (a UUID fits)."
         )
+    once = Submission("api-report", membership.user_id, key)
+    earlier = once.repeated()
+    if earlier == IN_FLIGHT:
+        return Status(409, {"detail": "A request with this Idempotency-Key is still running."})
+    if earlier is not None:
+        return Status(201, _one(selectors.incidents_visible(membership), int(earlier)))
+    try:
+        _own_ids(membership, client_ids=payload.client_ids, vendor_id=payload.vendor_id)
+        with _field_errors():
+            incident = services.incident_report(
+                actor=membership, data=services.ReportData(**payload.dict())
+            )
+    except BaseException:
+        once.failed()  # nothing was reported: the same key may try again
+        raise
+    once.done(str(incident.pk))
     return Status(201, incident)
 
 

@@ -348,3 +348,7 @@ class BreachLogRowOut(Schema):
 class BreachLogOut(Schema):
     year: int
     rows: list[BreachLogRowOut]
+
+
+class ErrorOut(Schema):
+    detail: str

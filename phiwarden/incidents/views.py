@@ -8,11 +8,9 @@ that identifies a person travels in a URL: members, notices and files go in POST
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpResponse
@@ -52,6 +50,7 @@ from phiwarden.incidents.models import (
     Notice,
 )
 from phiwarden.incidents.services.closeout import close_blockers
+from phiwarden.incidents.submissions import Submission, new_submission
 
 REPORT, MANAGE = Capability.INCIDENTS_REPORT, Capability.INCIDENTS_MANAGE
 NOTICE_FILE_KINDS = ("letter", "patients", "individual_draft")
@@ -127,32 +126,9 @@ def incident_list(request: OrgRequest) -> HttpResponse:
     )
 
 
-class Submission:
-    """A form's one-time token, so a double submit does its work once: the first POST
-    claims the token; a repeat finds the claim and goes where the first one went."""
-
-    def __init__(self, request: OrgRequest) -> None:
-        token = str(request.POST.get("submission", ""))[:64]
-        self.key = f"incidents:submission:{request.user.pk}:{token}" if token else ""
-
-    def repeated(self) -> str | None:
-        """None for the first submit; else the first one's destination ("" in flight)."""
-        if not self.key or cache.add(self.key, "", timeout=3600):
-            return None
-        return str(cache.get(self.key) or "")
-
-    def done(self, where: str) -> str:
-        if self.key:
-            cache.set(self.key, where, timeout=3600)
-        return where
-
-    def failed(self) -> None:
-        if self.key:
-            cache.delete(self.key)
-
-
-def new_submission() -> str:
-    return uuid.uuid4().hex
+def _submission(request: OrgRequest) -> Submission:
+    """The form's one-time token (`new_submission` puts it in the page)."""
+    return Submission("submission", request.user.pk, str(request.POST.get("submission", "")))
 
 
 @org_view(REPORT)
@@ -166,7 +142,7 @@ def incident_report(request: OrgRequest) -> HttpResponseBase:
         initial={"discovered_on": timezone.localdate()},
     )
     if request.method == "POST" and form.is_valid():
-        submission = Submission(request)
+        submission = _submission(request)
         earlier = submission.repeated()
         if earlier is not None:
             return redirect(earlier or _url(request, "list"))
@@ -356,7 +332,7 @@ def evidence_take(request: OrgRequest, incident_id: int) -> HttpResponseBase:
     incident = _managed(request, incident_id)
     form = EvidenceForm(request.POST, organization=request.membership.organization)
     if form.is_valid():
-        submission = Submission(request)
+        submission = _submission(request)
         if submission.repeated() is not None:
             return redirect(_url(request, "scope", incident_id=incident.pk) + "#evidence")
         try:
@@ -385,7 +361,7 @@ def scope(request: OrgRequest, incident_id: int) -> HttpResponseBase:
         return _scope_page(request, incident)
     form = ScopeForm(request.POST, organization=request.membership.organization)
     if form.is_valid():
-        submission = Submission(request)
+        submission = _submission(request)
         if submission.repeated() is not None:
             return redirect(_url(request, "scope", incident_id=incident.pk))
         try:
@@ -581,7 +557,7 @@ def action_add(request: OrgRequest, incident_id: int) -> HttpResponseBase:
     incident = _managed(request, incident_id)
     form = ActionForm(request.POST, organization=request.membership.organization)
     if form.is_valid():
-        submission = Submission(request)
+        submission = _submission(request)
         if submission.repeated() is not None:
             return redirect(_detail_url(request, incident, "actions"))
         try:

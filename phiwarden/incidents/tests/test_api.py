@@ -20,6 +20,7 @@ from phiwarden.audit.codes import EventCode
 from phiwarden.audit.models import AuditEvent
 from phiwarden.incidents import services
 from phiwarden.incidents.models import ContainmentStep, Incident, Notice, ScopingRun
+from phiwarden.incidents.submissions import Submission
 from phiwarden.incidents.tests.factories import window
 from phiwarden.partners.models import Vendor
 
@@ -45,14 +46,20 @@ def _caller(membership: Membership) -> Api:
         scopes=sorted(c.value for c in ROLE_CAPABILITIES[Role(membership.role)]),
         days=30,
     )
-    headers = {"Authorization": f"Bearer {raw}"}
+    auth = {"Authorization": f"Bearer {raw}"}
 
-    def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def call(
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         url = f"/api/v1{path}"
+        sent = {**auth, **(headers or {})}
         if body is None:
-            return HttpClient().generic(method, url, headers=headers)
+            return HttpClient().generic(method, url, headers=sent)
         return HttpClient().generic(
-            method, url, json.dumps(body), content_type="application/json", headers=headers
+            method, url, json.dumps(body), content_type="application/json", headers=sent
         )
 
     return call
@@ -73,7 +80,7 @@ def reporter_api(reporter: Membership) -> Api:
     return _caller(reporter)
 
 
-def _report(api: Api, **extra: Any) -> Any:
+def _report(api: Api, key: str = "", **extra: Any) -> Any:
     body = {
         "kind": "unauthorized_access",
         "title": "Snooping in the A/R queue",
@@ -82,7 +89,7 @@ def _report(api: Api, **extra: Any) -> Any:
         "systems": "PHI Warden billing",
         **extra,
     }
-    return api("POST", "/incidents", body)
+    return api("POST", "/incidents", body, {"Idempotency-Key": key} if key else None)
 
 
 def _window_body(member: Membership) -> dict[str, Any]:
@@ -508,6 +515,55 @@ def test_double_submits_record_once(world: dict[str, Any], officer_api: Api) -> 
     ]
     assert [v.status_code for v in versions] == [200, 200]  # the open draft, not a new one
     assert versions[0].json()["id"] == versions[1].json()["id"]
+
+
+KEY = "3f0c9a52-8d1e-4b7a-9c55-1e2f3a4b5c6d"
+
+
+def test_a_retried_report_with_the_same_key_reports_once(
+    officer_api: Api, reporter_api: Api
+) -> None:
+    first = _report(officer_api, key=KEY)
+    second = _report(officer_api, key=KEY)
+    other_member = _report(reporter_api, key=KEY)  # a key is one member's
+    no_key = _report(officer_api)
+
+    assert [r.status_code for r in (first, second, other_member, no_key)] == [201] * 4
+    assert second.json() == first.json()
+    ids = {r.json()["id"] for r in (first, other_member, no_key)}
+    assert len(ids) == 3
+    assert Incident.objects.count() == 3
+    assert _events(EventCode.INCIDENT_REPORTED) == 3
+
+
+def test_a_refused_report_frees_its_key_for_the_corrected_retry(officer_api: Api) -> None:
+    refused = _report(officer_api, key=KEY, title="  ")
+    corrected = _report(officer_api, key=KEY)
+
+    assert refused.status_code == 422
+    assert corrected.status_code == 201
+    assert Incident.objects.count() == 1
+
+
+def test_a_retry_while_the_first_is_running_is_told_to_wait(
+    officer_api: Api, privacy_officer: Membership
+) -> None:
+    assert Submission("api-report", privacy_officer.user_id, KEY).repeated() is None  # claimed
+
+    response = _report(officer_api, key=KEY)
+
+    assert response.status_code == 409
+    assert "still running" in response.json()["detail"]
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["x" * 65, "spaces are not allowed", "semi;colon", "é"])
+def test_a_malformed_key_is_refused_and_nothing_is_reported(officer_api: Api, key: str) -> None:
+    response = _report(officer_api, key=key)
+
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json()["detail"][0]
+    assert not Incident.objects.exists()
 
 
 def test_signing_twice_signs_once_and_a_new_version_copies_it(
