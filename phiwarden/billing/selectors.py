@@ -376,9 +376,13 @@ _LINE_COLUMNS: dict[PhiField, tuple[str, ...]] = {
     F.SERVICE_DATES: ("service_date",),
 }
 _LINE_ALWAYS = ("claim_id", "number", "restricted_from_plan", "row_key")
-# Whether any remittance paid or adjusted the claim: most claims being worked have none,
-# and then the payments query is not sent at all.
-_HAS_PAYMENTS = Exists(ClaimPayment.objects.filter(claim=OuterRef("pk")))
+
+
+def _has_payments(claim_id: str) -> Exists:
+    """Whether any remittance paid or adjusted the claim at `claim_id` (the outer query's
+    path to its id): most claims being worked have none, and then the payments query is
+    not sent at all."""
+    return Exists(ClaimPayment.objects.filter(claim=OuterRef(claim_id)))
 
 
 def _detail_related(fields: frozenset[PhiField]) -> tuple[set[str], set[str]]:
@@ -402,7 +406,7 @@ def _detail_claims(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQu
             claims.select_related(*sorted(related))
             .only(*sorted(columns))
             .annotate(
-                has_payments=_HAS_PAYMENTS,
+                has_payments=_has_payments("pk"),
                 # the keys come with the claim: no round trip of their own (cipher_for)
                 key_rows=key_rows_expression(organization_id),
             )
@@ -428,7 +432,7 @@ def _detail_lines(fields: frozenset[PhiField], *, assigned: bool) -> CompiledQue
             .select_related(*sorted(related))
             .only(*sorted(columns))
             .annotate(
-                has_payments=Exists(ClaimPayment.objects.filter(claim=OuterRef("claim_id"))),
+                has_payments=_has_payments("claim_id"),
                 key_rows=key_rows_expression(organization_id),
             )
             .order_by("number")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
@@ -83,14 +83,12 @@ def _builder(model: type[models.Model]) -> Builder:
         return model.from_db
 
     def build(db: str, attnames: Sequence[str], values: Sequence[Any]) -> models.Model:
-        if pre_init.receivers or post_init.receivers:
+        if _init_heard():
             return model.from_db(db, attnames, values)
-        instance = model.__new__(model)
         state = ModelState()
         state.adding = False
         state.db = db
-        instance.__dict__.update(zip(attnames, values, strict=True), _state=state)
-        return instance
+        return _stored(model, zip(attnames, values, strict=True), state)
 
     return build
 
@@ -107,12 +105,24 @@ def new_instance(model: type[M], **values: Any) -> M:
     if values.keys() != expected:
         missing, extra = sorted(expected - values.keys()), sorted(values.keys() - expected)
         raise TypeError(f"{model.__name__} fields: missing {missing}, unexpected {extra}")
-    if not _plain(model) or pre_init.receivers or post_init.receivers:
+    if not _plain(model) or _init_heard():
         return model(**values)
-    instance = model.__new__(model)
-    instance.__dict__.update(values, _state=ModelState())
+    instance = _stored(model, values.items(), ModelState())
     if model._meta.auto_field is not None:
         instance.__dict__[model._meta.auto_field.attname] = None
+    return instance
+
+
+def _init_heard() -> bool:
+    """Whether any receiver listens to `pre_init` or `post_init` (then `__init__` must run)."""
+    return bool(pre_init.receivers or post_init.receivers)
+
+
+def _stored(model: type[M], values: Iterable[tuple[str, Any]], state: ModelState) -> M:
+    """An instance of a `_plain` model with `values` (attname, value) stored as `__init__`'s
+    storing descriptors would store them."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values, _state=state)
     return instance
 
 
